@@ -1,0 +1,76 @@
+use super::{Config, Message};
+use crate::types::{Ballot, NodeId, Slot, Value};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A single-decree learner: decides `v` once a phase-2 quorum of acceptors
+/// reports accepting `v` in one ballot.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Learner {
+    config: Config,
+    votes: BTreeMap<Ballot, (Value, BTreeSet<NodeId>)>,
+    /// Only used by the planted "mixed ballots" bug.
+    any_ballot: BTreeSet<NodeId>,
+    decided: Option<Value>,
+    now: u64,
+    asked_at: u64,
+}
+
+impl Learner {
+    /// A learner that knows nothing yet (learners keep no durable state: a
+    /// restarted one asks the acceptors again).
+    pub fn new(config: &Config) -> Self {
+        Learner {
+            config: config.clone(),
+            votes: BTreeMap::new(),
+            any_ballot: BTreeSet::new(),
+            decided: None,
+            now: 0,
+            asked_at: 0,
+        }
+    }
+
+    /// The decided value, once known.
+    pub fn decided(&self) -> Option<&Value> {
+        self.decided.as_ref()
+    }
+
+    /// Handles an `Accepted` report; other messages are ignored.
+    pub fn handle(&mut self, from: NodeId, msg: Message, ready: &mut crate::Ready<Message>) {
+        let Message::Accepted { ballot, value } = msg else {
+            return;
+        };
+        if self.decided.is_some() || !self.config.quorum.is_acceptor(from) {
+            return;
+        }
+        let bugs = self.config.bugs;
+        let entry = self
+            .votes
+            .entry(ballot)
+            .or_insert_with(|| (value.clone(), BTreeSet::new()));
+        entry.1.insert(from);
+        let decided = if bugs.learner_mixes_ballots() {
+            self.any_ballot.insert(from);
+            bugs.decides(&self.config.quorum, &self.any_ballot)
+                .then_some(value)
+        } else {
+            bugs.decides(&self.config.quorum, &entry.1)
+                .then(|| entry.0.clone())
+        };
+        if let Some(v) = decided {
+            ready.decided.push((Slot(0), v.clone()));
+            self.decided = Some(v);
+            self.votes.clear();
+        }
+    }
+
+    /// Advances time by one tick; an undecided learner periodically asks
+    /// every acceptor to repeat what it accepted.
+    pub fn tick(&mut self, ready: &mut crate::Ready<Message>) {
+        self.now += 1;
+        if self.decided.is_none() && self.now - self.asked_at >= self.config.learner_timeout {
+            self.asked_at = self.now;
+            let acceptors: Vec<NodeId> = self.config.quorum.acceptors().collect();
+            ready.broadcast(acceptors, &Message::Learn);
+        }
+    }
+}

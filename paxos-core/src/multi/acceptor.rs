@@ -1,0 +1,107 @@
+use super::{Config, Message};
+use crate::ready::{DurableState, Ready, Record};
+use crate::types::{Ballot, NodeId, Slot, Value};
+use std::collections::BTreeMap;
+
+/// A Multi-Paxos acceptor: one promise for all slots, and per slot the
+/// highest-ballot proposal it accepted. Every change is returned as a
+/// [`Record`] to persist before the reply that reports it leaves.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Acceptor {
+    promised: Ballot,
+    accepted: BTreeMap<Slot, (Ballot, Value)>,
+}
+
+impl Acceptor {
+    /// Restores an acceptor from its node's synced state.
+    pub fn restore(config: &Config, state: &DurableState) -> Self {
+        let promised = if config.bugs.acceptor_forgets_promise() {
+            Ballot::ZERO
+        } else {
+            state.promised
+        };
+        Acceptor {
+            promised,
+            accepted: state.accepted.clone(),
+        }
+    }
+
+    /// The highest ballot promised.
+    pub fn promised(&self) -> Ballot {
+        self.promised
+    }
+
+    /// What was accepted for `slot`, if anything.
+    pub fn accepted(&self, slot: Slot) -> Option<&(Ballot, Value)> {
+        self.accepted.get(&slot)
+    }
+
+    /// Handles one message from `from`; others than Prepare and Accept are ignored.
+    pub fn handle(&mut self, from: NodeId, msg: Message, ready: &mut Ready<Message>) {
+        match msg {
+            Message::Prepare { ballot, first_slot } => {
+                self.on_prepare(from, ballot, first_slot, ready)
+            }
+            Message::Accept { ballot, entries } => self.on_accept(from, ballot, entries, ready),
+            _ => {}
+        }
+    }
+
+    fn nack(&self, to: NodeId, ballot: Ballot, ready: &mut Ready<Message>) {
+        let promised = self.promised;
+        ready.messages.push((to, Message::Nack { ballot, promised }));
+    }
+
+    fn on_prepare(&mut self, from: NodeId, ballot: Ballot, first: Slot, ready: &mut Ready<Message>) {
+        if ballot < self.promised {
+            return self.nack(from, ballot, ready);
+        }
+        if ballot > self.promised {
+            self.promised = ballot;
+            ready.persist.push(Record::Promise(ballot));
+        }
+        let accepted = self
+            .accepted
+            .range(first..)
+            .map(|(s, (b, v))| (*s, *b, v.clone()))
+            .collect();
+        let promise = Message::Promise {
+            ballot,
+            first_slot: first,
+            accepted,
+        };
+        ready.messages.push((from, promise));
+    }
+
+    fn on_accept(
+        &mut self,
+        from: NodeId,
+        ballot: Ballot,
+        entries: Vec<(Slot, Value)>,
+        ready: &mut Ready<Message>,
+    ) {
+        if ballot < self.promised {
+            return self.nack(from, ballot, ready);
+        }
+        if ballot > self.promised {
+            // Accepting in `ballot` promises it too; the Accept records below
+            // carry that promise, but an empty batch must still persist it.
+            self.promised = ballot;
+            ready.persist.push(Record::Promise(ballot));
+        }
+        let mut slots = Vec::with_capacity(entries.len());
+        for (slot, value) in entries {
+            let proposal = (ballot, value);
+            if self.accepted.get(&slot) != Some(&proposal) {
+                ready.persist.push(Record::Accept {
+                    slot,
+                    ballot,
+                    value: proposal.1.clone(),
+                });
+                self.accepted.insert(slot, proposal);
+            }
+            slots.push(slot);
+        }
+        ready.messages.push((from, Message::Accepted { ballot, slots }));
+    }
+}

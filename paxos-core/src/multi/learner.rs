@@ -1,0 +1,120 @@
+use super::{Config, Message};
+use crate::ready::Ready;
+use crate::types::{Ballot, NodeId, Slot, Value};
+use std::collections::BTreeMap;
+
+/// A Multi-Paxos learner: collects chosen entries and delivers them in slot
+/// order, asking for missing ones when it sees it has fallen behind.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Learner {
+    config: Config,
+    /// Chosen entries at or after `next`, waiting for the gap before them.
+    pending: BTreeMap<Slot, Value>,
+    /// The next slot to deliver.
+    next: Slot,
+    /// The leader we last heard from, with its ballot.
+    leader: Option<(NodeId, Ballot)>,
+    /// The highest commit point any leader reported.
+    known_commit: Slot,
+    now: u64,
+    asked_at: u64,
+    asked_from: Option<Slot>,
+    /// Which proposer to ask when no leader is known (round robin).
+    ask_turn: usize,
+}
+
+impl Learner {
+    /// A learner starting at slot 0 (learners keep no durable state in the
+    /// core; a restarted one catches up).
+    pub fn new(config: &Config) -> Self {
+        Learner {
+            config: config.clone(),
+            pending: BTreeMap::new(),
+            next: Slot(0),
+            leader: None,
+            known_commit: Slot(0),
+            now: 0,
+            asked_at: 0,
+            asked_from: None,
+            ask_turn: 0,
+        }
+    }
+
+    /// The next slot this learner will deliver: every slot below it has been.
+    pub fn next_slot(&self) -> Slot {
+        self.next
+    }
+
+    /// The leader this learner last heard from.
+    pub fn leader(&self) -> Option<NodeId> {
+        self.leader.map(|(n, _)| n)
+    }
+
+    /// Handles `Decide` and `Heartbeat`; other messages are ignored.
+    pub fn handle(&mut self, from: NodeId, msg: Message, ready: &mut Ready<Message>) {
+        match msg {
+            Message::Decide { entries } => {
+                for (slot, value) in entries {
+                    if slot >= self.next {
+                        self.pending.entry(slot).or_insert(value);
+                    }
+                }
+                let before = self.next;
+                while let Some(value) = self.pending.remove(&self.next) {
+                    ready.decided.push((self.next, value));
+                    self.next = self.next.next();
+                }
+                self.known_commit = self.known_commit.max(self.next);
+                // A catch-up reply that made progress: ask for the rest now.
+                if self.next > before && self.asked_from.is_some_and(|a| a < self.next) {
+                    self.ask(ready);
+                }
+            }
+            Message::Heartbeat { ballot, commit } => {
+                if self.leader.is_none_or(|(_, b)| ballot >= b) {
+                    self.leader = Some((from, ballot));
+                }
+                self.known_commit = self.known_commit.max(commit);
+            }
+            _ => {}
+        }
+    }
+
+    /// Whether slots below the known commit point are missing here.
+    fn behind(&self) -> bool {
+        self.next < self.known_commit || !self.pending.is_empty()
+    }
+
+    fn ask(&mut self, ready: &mut Ready<Message>) {
+        if !self.behind() {
+            self.asked_from = None;
+            return;
+        }
+        let to = match self.leader {
+            Some((n, _)) => n,
+            None => {
+                self.ask_turn = (self.ask_turn + 1) % self.config.proposers.len().max(1);
+                match self.config.proposers.get(self.ask_turn) {
+                    Some(n) => *n,
+                    None => return,
+                }
+            }
+        };
+        self.asked_at = self.now;
+        self.asked_from = Some(self.next);
+        ready.messages.push((to, Message::CatchUp { from: self.next }));
+    }
+
+    /// Advances time by one tick; a learner that is behind and has not been
+    /// answered for `retransmit_timeout` ticks asks (another proposer) again.
+    pub fn tick(&mut self, ready: &mut Ready<Message>) {
+        self.now += 1;
+        if self.behind() && self.now - self.asked_at >= self.config.retransmit_timeout {
+            if self.asked_from.is_some() {
+                // The last ask went unanswered: the leader may be gone.
+                self.leader = None;
+            }
+            self.ask(ready);
+        }
+    }
+}

@@ -1,0 +1,536 @@
+use super::{Config, Message};
+use crate::ready::{DurableState, Ready, Record};
+use crate::types::{Ballot, Command, Jitter, NodeId, Slot, Value};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+/// What a proposer currently believes about leadership.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Status {
+    /// Following `leader` (if one is known).
+    Follower {
+        /// The leader last heard from.
+        leader: Option<NodeId>,
+    },
+    /// Running Phase 1 in `ballot`.
+    Candidate {
+        /// The ballot stood for.
+        ballot: Ballot,
+    },
+    /// Leading in `ballot`: Phase 2 only.
+    Leader {
+        /// The leader's ballot.
+        ballot: Ballot,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct InFlight {
+    value: Value,
+    acks: BTreeSet<NodeId>,
+    sent_at: u64,
+    batch: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum Role {
+    Follower {
+        leader: Option<(NodeId, Ballot)>,
+    },
+    Candidate {
+        ballot: Ballot,
+        first_slot: Slot,
+        promises: BTreeMap<NodeId, Vec<(Slot, Ballot, Value)>>,
+    },
+    Leader {
+        ballot: Ballot,
+        next_slot: Slot,
+        inflight: BTreeMap<Slot, InFlight>,
+        /// Open batches and how many of their slots are not yet chosen.
+        batches: BTreeMap<u64, usize>,
+        next_batch: u64,
+    },
+}
+
+/// A Multi-Paxos proposer: a follower, a candidate running Phase 1, or the
+/// leader running Phase 2 for client commands.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Proposer {
+    id: NodeId,
+    config: Config,
+    jitter: Jitter,
+    /// The highest round reserved durably; new ballots use higher rounds.
+    round: u64,
+    /// The highest ballot seen anywhere.
+    seen: Ballot,
+    role: Role,
+    /// Entries known to be chosen (learned as leader or from `Decide`).
+    chosen: BTreeMap<Slot, Value>,
+    /// Every slot below this one is in `chosen`.
+    commit: Slot,
+    queue: VecDeque<Command>,
+    now: u64,
+    election_at: u64,
+    heartbeat_at: u64,
+}
+
+impl Proposer {
+    /// Restores a proposer from its node's synced state. It starts as a
+    /// follower; `seed` drives its election jitter.
+    pub fn restore(id: NodeId, config: &Config, state: &DurableState, seed: u64) -> Self {
+        let mut p = Proposer {
+            id,
+            config: config.clone(),
+            jitter: Jitter::new(seed ^ id.0.rotate_left(32)),
+            round: state.round,
+            seen: Ballot::ZERO,
+            role: Role::Follower { leader: None },
+            chosen: BTreeMap::new(),
+            commit: Slot(0),
+            queue: VecDeque::new(),
+            now: 0,
+            election_at: 0,
+            heartbeat_at: 0,
+        };
+        p.reset_election_timer();
+        p
+    }
+
+    /// This proposer's node.
+    pub fn id(&self) -> NodeId {
+        self.id
+    }
+
+    /// Follower, candidate or leader, and with which ballot.
+    pub fn status(&self) -> Status {
+        match &self.role {
+            Role::Follower { leader } => Status::Follower {
+                leader: leader.map(|(n, _)| n),
+            },
+            Role::Candidate { ballot, .. } => Status::Candidate { ballot: *ballot },
+            Role::Leader { ballot, .. } => Status::Leader { ballot: *ballot },
+        }
+    }
+
+    /// Whether this proposer currently leads.
+    pub fn is_leader(&self) -> bool {
+        matches!(self.role, Role::Leader { .. })
+    }
+
+    /// Every slot below this one is known to be chosen here.
+    pub fn commit(&self) -> Slot {
+        self.commit
+    }
+
+    /// Commands waiting for a slot.
+    pub fn queued(&self) -> usize {
+        self.queue.len()
+    }
+
+    fn my_ballot(&self) -> Option<Ballot> {
+        match &self.role {
+            Role::Candidate { ballot, .. } | Role::Leader { ballot, .. } => Some(*ballot),
+            Role::Follower { .. } => None,
+        }
+    }
+
+    fn reset_election_timer(&mut self) {
+        let jitter = self.jitter.below(self.config.election_jitter + 1);
+        self.election_at = self.now + self.config.election_timeout + jitter;
+    }
+
+    fn acceptors(&self) -> Vec<NodeId> {
+        self.config.quorum.acceptors().collect()
+    }
+
+    /// Learners, and the other proposers (they keep the chosen log too, so a
+    /// new leader need not start Phase 1 from slot 0).
+    fn audience(&self) -> BTreeSet<NodeId> {
+        let others = self.config.proposers.iter().filter(|p| **p != self.id);
+        self.config.learners.iter().chain(others).copied().collect()
+    }
+
+    /// Submits a client command. A leader queues it for the next batch; a
+    /// candidate queues it until the election ends; a follower forwards it
+    /// to the leader it knows, or returns it in `ready.dropped` if it knows
+    /// none or its queue is full.
+    pub fn propose(&mut self, command: Command, ready: &mut Ready<Message>) {
+        match &self.role {
+            Role::Follower { leader: Some((l, _)) } if *l != self.id => {
+                let forward = Message::Forward {
+                    commands: vec![command],
+                };
+                ready.messages.push((*l, forward));
+            }
+            Role::Follower { .. } => ready.dropped.push(command),
+            Role::Candidate { .. } | Role::Leader { .. } => {
+                if self.queue.len() >= self.config.queue_max {
+                    ready.dropped.push(command);
+                } else {
+                    self.queue.push_back(command);
+                    self.flush(ready);
+                }
+            }
+        }
+    }
+
+    /// Handles one message; those for other roles are ignored.
+    pub fn handle(&mut self, from: NodeId, msg: Message, ready: &mut Ready<Message>) {
+        match msg {
+            Message::Promise {
+                ballot,
+                first_slot,
+                accepted,
+            } => self.on_promise(from, ballot, first_slot, accepted, ready),
+            Message::Accepted { ballot, slots } => self.on_accepted(from, ballot, &slots, ready),
+            Message::Nack { ballot, promised } => self.on_nack(ballot, promised, ready),
+            Message::Heartbeat { ballot, commit: _ } => self.on_heartbeat(from, ballot, ready),
+            Message::Decide { entries } => {
+                for (slot, value) in entries {
+                    self.learn_chosen(slot, value);
+                }
+            }
+            Message::CatchUp { from: first } => {
+                let entries: Vec<(Slot, Value)> = self
+                    .chosen
+                    .range(first..)
+                    .take(self.config.catchup_max)
+                    .map(|(s, v)| (*s, v.clone()))
+                    .collect();
+                if !entries.is_empty() {
+                    ready.messages.push((from, Message::Decide { entries }));
+                }
+            }
+            Message::Forward { commands } => {
+                // Only one hop: a follower that gets a forward drops it
+                // rather than bounce it between two stale nodes.
+                for command in commands {
+                    if matches!(self.role, Role::Follower { .. }) {
+                        ready.dropped.push(command);
+                    } else {
+                        self.propose(command, ready);
+                    }
+                }
+            }
+            Message::Prepare { .. } | Message::Accept { .. } => {}
+        }
+    }
+
+    /// Advances time by one tick: followers and candidates whose timer ran
+    /// out stand for election; a leader sends heartbeats and resends
+    /// accepts that went unanswered.
+    pub fn tick(&mut self, ready: &mut Ready<Message>) {
+        self.now += 1;
+        match &self.role {
+            Role::Follower { .. } | Role::Candidate { .. } => {
+                if self.now >= self.election_at {
+                    self.stand(ready);
+                }
+            }
+            Role::Leader { .. } => {
+                if self.now >= self.heartbeat_at {
+                    self.heartbeat(ready);
+                }
+                self.retransmit(ready);
+            }
+        }
+    }
+
+    fn learn_chosen(&mut self, slot: Slot, value: Value) {
+        if slot >= self.commit {
+            self.chosen.entry(slot).or_insert(value);
+        }
+        while self.chosen.contains_key(&self.commit) {
+            self.commit = self.commit.next();
+        }
+    }
+
+    /// Starts Phase 1 with a fresh ballot for every slot from `commit` on.
+    fn stand(&mut self, ready: &mut Ready<Message>) {
+        self.abandon(ready);
+        self.round = self.round.max(self.seen.round) + 1;
+        // Durable before the Prepare leaves: a restart must not reuse it.
+        ready.persist.push(Record::Round(self.round));
+        let ballot = Ballot::new(self.round, self.id);
+        self.seen = self.seen.max(ballot);
+        let first_slot = self.commit;
+        self.role = Role::Candidate {
+            ballot,
+            first_slot,
+            promises: BTreeMap::new(),
+        };
+        self.reset_election_timer();
+        ready.broadcast(self.acceptors(), &Message::Prepare { ballot, first_slot });
+    }
+
+    /// Leaves candidacy or leadership: in-flight commands may still be
+    /// chosen, but this proposer no longer answers for them.
+    fn abandon(&mut self, ready: &mut Ready<Message>) {
+        if let Role::Leader { inflight, .. } = &mut self.role {
+            for (_, f) in std::mem::take(inflight) {
+                if let Value::Command(c) = f.value {
+                    ready.dropped.push(c);
+                }
+            }
+        }
+    }
+
+    fn step_down(&mut self, leader: Option<(NodeId, Ballot)>, ready: &mut Ready<Message>) {
+        self.abandon(ready);
+        self.role = Role::Follower { leader };
+        self.reset_election_timer();
+        let queued: Vec<Command> = self.queue.drain(..).collect();
+        for command in queued {
+            self.propose(command, ready);
+        }
+    }
+
+    fn on_nack(&mut self, ballot: Ballot, promised: Ballot, ready: &mut Ready<Message>) {
+        self.seen = self.seen.max(promised);
+        if self.my_ballot() == Some(ballot) && promised > ballot {
+            self.step_down(None, ready);
+        }
+    }
+
+    fn on_heartbeat(&mut self, from: NodeId, ballot: Ballot, ready: &mut Ready<Message>) {
+        if from == self.id || ballot < self.seen {
+            return;
+        }
+        self.seen = ballot;
+        match self.my_ballot() {
+            Some(mine) if mine >= ballot => {}
+            Some(_) => self.step_down(Some((from, ballot)), ready),
+            None => {
+                self.role = Role::Follower {
+                    leader: Some((from, ballot)),
+                };
+                self.reset_election_timer();
+            }
+        }
+    }
+
+    fn on_promise(
+        &mut self,
+        from: NodeId,
+        ballot: Ballot,
+        first_slot: Slot,
+        accepted: Vec<(Slot, Ballot, Value)>,
+        ready: &mut Ready<Message>,
+    ) {
+        let Role::Candidate {
+            ballot: mine,
+            first_slot: first,
+            promises,
+        } = &mut self.role
+        else {
+            return;
+        };
+        if *mine != ballot || *first != first_slot || !self.config.quorum.is_acceptor(from) {
+            return;
+        }
+        promises.insert(from, accepted);
+        let voters: BTreeSet<NodeId> = promises.keys().copied().collect();
+        if !self.config.quorum.is_phase1_quorum(&voters) {
+            return;
+        }
+        // For each slot, the highest-ballot value any promise reported.
+        let mut reported: BTreeMap<Slot, (Ballot, Value)> = BTreeMap::new();
+        for (slot, b, v) in promises.values().flatten() {
+            if reported.get(slot).is_none_or(|(rb, _)| rb < b) {
+                reported.insert(*slot, (*b, v.clone()));
+            }
+        }
+        let first = *first;
+        self.become_leader(ballot, first, reported, ready);
+    }
+
+    fn become_leader(
+        &mut self,
+        ballot: Ballot,
+        first: Slot,
+        reported: BTreeMap<Slot, (Ballot, Value)>,
+        ready: &mut Ready<Message>,
+    ) {
+        let end = [
+            reported.keys().next_back().map(|s| s.next()),
+            self.chosen.keys().next_back().map(|s| s.next()),
+            Some(first),
+            Some(self.commit),
+        ]
+        .into_iter()
+        .flatten()
+        .max()
+        .unwrap_or(first);
+        self.role = Role::Leader {
+            ballot,
+            next_slot: end,
+            inflight: BTreeMap::new(),
+            batches: BTreeMap::new(),
+            next_batch: 0,
+        };
+        // Re-propose every slot in [first, end) not known to be chosen: the
+        // reported value if any (this is what keeps chosen values chosen),
+        // else a no-op so the log has no holes.
+        let ignore = self.config.bugs.proposer_ignores_promised_values();
+        let entries: Vec<(Slot, Value)> = (first.0..end.0)
+            .map(Slot)
+            .filter(|s| !self.chosen.contains_key(s))
+            .map(|s| match reported.get(&s) {
+                Some((_, v)) if !ignore => (s, v.clone()),
+                _ => (s, Value::Noop),
+            })
+            .collect();
+        for chunk in entries.chunks(self.config.batch_max) {
+            self.send_batch(chunk.to_vec(), ready);
+        }
+        self.heartbeat(ready);
+        self.flush(ready);
+    }
+
+    fn heartbeat(&mut self, ready: &mut Ready<Message>) {
+        let Role::Leader { ballot, .. } = self.role else {
+            return;
+        };
+        self.heartbeat_at = self.now + self.config.heartbeat_interval;
+        let hb = Message::Heartbeat {
+            ballot,
+            commit: self.commit,
+        };
+        ready.broadcast(self.audience(), &hb);
+    }
+
+    /// Sends queued commands while fewer than `pipeline_max` batches are in flight.
+    fn flush(&mut self, ready: &mut Ready<Message>) {
+        loop {
+            let Role::Leader { batches, .. } = &self.role else {
+                return;
+            };
+            if self.queue.is_empty() || batches.len() >= self.config.pipeline_max {
+                return;
+            }
+            let n = self.queue.len().min(self.config.batch_max);
+            let Role::Leader { next_slot, .. } = &mut self.role else {
+                return;
+            };
+            let mut entries = Vec::with_capacity(n);
+            for command in self.queue.drain(..n) {
+                entries.push((*next_slot, Value::Command(command)));
+                *next_slot = next_slot.next();
+            }
+            self.send_batch(entries, ready);
+        }
+    }
+
+    fn send_batch(&mut self, entries: Vec<(Slot, Value)>, ready: &mut Ready<Message>) {
+        let acceptors = self.acceptors();
+        let now = self.now;
+        let Role::Leader {
+            ballot,
+            inflight,
+            batches,
+            next_batch,
+            ..
+        } = &mut self.role
+        else {
+            return;
+        };
+        if entries.is_empty() {
+            return;
+        }
+        let batch = *next_batch;
+        *next_batch += 1;
+        batches.insert(batch, entries.len());
+        for (slot, value) in &entries {
+            let f = InFlight {
+                value: value.clone(),
+                acks: BTreeSet::new(),
+                sent_at: now,
+                batch,
+            };
+            inflight.insert(*slot, f);
+        }
+        let accept = Message::Accept {
+            ballot: *ballot,
+            entries,
+        };
+        ready.broadcast(acceptors, &accept);
+    }
+
+    fn on_accepted(&mut self, from: NodeId, ballot: Ballot, slots: &[Slot], ready: &mut Ready<Message>) {
+        let quorum = &self.config.quorum;
+        let bugs = self.config.bugs;
+        let Role::Leader {
+            ballot: mine,
+            inflight,
+            batches,
+            ..
+        } = &mut self.role
+        else {
+            return;
+        };
+        if *mine != ballot || !quorum.is_acceptor(from) {
+            return;
+        }
+        let mut decided = Vec::new();
+        for slot in slots {
+            let Some(f) = inflight.get_mut(slot) else {
+                continue;
+            };
+            f.acks.insert(from);
+            if !bugs.decides(quorum, &f.acks) {
+                continue;
+            }
+            if let Some(f) = inflight.remove(slot) {
+                if let Some(left) = batches.get_mut(&f.batch) {
+                    *left -= 1;
+                    if *left == 0 {
+                        batches.remove(&f.batch);
+                    }
+                }
+                decided.push((*slot, f.value));
+            }
+        }
+        if decided.is_empty() {
+            return;
+        }
+        for (slot, value) in &decided {
+            self.learn_chosen(*slot, value.clone());
+        }
+        let decide = Message::Decide { entries: decided };
+        ready.broadcast(self.audience(), &decide);
+        self.flush(ready);
+    }
+
+    /// Resends accepts unanswered for `retransmit_timeout` ticks, to the
+    /// acceptors that have not answered, one message per acceptor.
+    fn retransmit(&mut self, ready: &mut Ready<Message>) {
+        let acceptors = self.acceptors();
+        let (now, timeout, batch_max) = (self.now, self.config.retransmit_timeout, self.config.batch_max);
+        let Role::Leader {
+            ballot, inflight, ..
+        } = &mut self.role
+        else {
+            return;
+        };
+        let mut per_acceptor: BTreeMap<NodeId, Vec<(Slot, Value)>> = BTreeMap::new();
+        for (slot, f) in inflight.iter_mut() {
+            if now - f.sent_at < timeout {
+                continue;
+            }
+            f.sent_at = now;
+            for a in &acceptors {
+                if !f.acks.contains(a) {
+                    per_acceptor.entry(*a).or_default().push((*slot, f.value.clone()));
+                }
+            }
+        }
+        for (a, entries) in per_acceptor {
+            for chunk in entries.chunks(batch_max) {
+                let accept = Message::Accept {
+                    ballot: *ballot,
+                    entries: chunk.to_vec(),
+                };
+                ready.messages.push((a, accept));
+            }
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! Quorum systems: which sets of acceptors may complete Phase 1 and Phase 2.
+//!
+//! Safety needs only that every phase-1 quorum intersects every phase-2
+//! quorum. With `n` acceptors and threshold quorums that means `q1 + q2 > n`,
+//! which [`QuorumSystem::flexible`] checks at construction.
+
+use crate::error::Error;
+use crate::types::NodeId;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+/// Which kind of quorum a [`QuorumSystem`] uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum QuorumKind {
+    /// Any strict majority, for both phases.
+    Majority,
+    /// Any `q1` acceptors for Phase 1 and any `q2` for Phase 2, with `q1 + q2 > n`.
+    Flexible {
+        /// Phase-1 quorum size.
+        q1: usize,
+        /// Phase-2 quorum size.
+        q2: usize,
+    },
+}
+
+/// The acceptors of a cluster and the rule that makes a set of them a quorum.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct QuorumSystem {
+    acceptors: BTreeSet<NodeId>,
+    q1: usize,
+    q2: usize,
+    kind: QuorumKind,
+}
+
+impl QuorumSystem {
+    /// Majority quorums over `acceptors`.
+    pub fn majority(acceptors: impl IntoIterator<Item = NodeId>) -> Result<Self, Error> {
+        let acceptors = Self::collect(acceptors)?;
+        let m = acceptors.len() / 2 + 1;
+        Ok(QuorumSystem {
+            acceptors,
+            q1: m,
+            q2: m,
+            kind: QuorumKind::Majority,
+        })
+    }
+
+    /// Flexible quorums: any `q1` acceptors form a phase-1 quorum and any `q2`
+    /// a phase-2 quorum. Rejects `q1 + q2 <= n` (two quorums could miss each
+    /// other), zero sizes and sizes above `n`.
+    pub fn flexible(
+        acceptors: impl IntoIterator<Item = NodeId>,
+        q1: usize,
+        q2: usize,
+    ) -> Result<Self, Error> {
+        let acceptors = Self::collect(acceptors)?;
+        let n = acceptors.len();
+        if q1 == 0 || q2 == 0 || q1 > n || q2 > n {
+            return Err(Error::QuorumSizeOutOfRange { q1, q2, n });
+        }
+        if q1 + q2 <= n {
+            return Err(Error::QuorumsDoNotIntersect { q1, q2, n });
+        }
+        Ok(QuorumSystem {
+            acceptors,
+            q1,
+            q2,
+            kind: QuorumKind::Flexible { q1, q2 },
+        })
+    }
+
+    fn collect(acceptors: impl IntoIterator<Item = NodeId>) -> Result<BTreeSet<NodeId>, Error> {
+        let mut set = BTreeSet::new();
+        for a in acceptors {
+            if !set.insert(a) {
+                return Err(Error::DuplicateAcceptor(a));
+            }
+        }
+        if set.is_empty() {
+            return Err(Error::NoAcceptors);
+        }
+        Ok(set)
+    }
+
+    /// The acceptors, in id order.
+    pub fn acceptors(&self) -> impl Iterator<Item = NodeId> + '_ {
+        self.acceptors.iter().copied()
+    }
+
+    /// Whether `node` is one of the acceptors.
+    pub fn is_acceptor(&self, node: NodeId) -> bool {
+        self.acceptors.contains(&node)
+    }
+
+    /// The kind of quorum.
+    pub fn kind(&self) -> QuorumKind {
+        self.kind
+    }
+
+    /// How many acceptors a phase-1 quorum needs.
+    pub fn phase1_size(&self) -> usize {
+        self.q1
+    }
+
+    /// How many acceptors a phase-2 quorum needs.
+    pub fn phase2_size(&self) -> usize {
+        self.q2
+    }
+
+    /// Whether `voters` contains a phase-1 quorum. Non-acceptors do not count.
+    pub fn is_phase1_quorum(&self, voters: &BTreeSet<NodeId>) -> bool {
+        self.count(voters) >= self.q1
+    }
+
+    /// Whether `voters` contains a phase-2 quorum. Non-acceptors do not count.
+    pub fn is_phase2_quorum(&self, voters: &BTreeSet<NodeId>) -> bool {
+        self.count(voters) >= self.q2
+    }
+
+    /// How many members of `voters` are acceptors.
+    pub fn count(&self, voters: &BTreeSet<NodeId>) -> usize {
+        voters.intersection(&self.acceptors).count()
+    }
+}

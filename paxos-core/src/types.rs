@@ -1,0 +1,132 @@
+//! Identities, ballots, slots and the values that Paxos chooses.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The identity of a node (a process hosting one or more roles).
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+pub struct NodeId(pub u64);
+
+impl fmt::Display for NodeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "n{}", self.0)
+    }
+}
+
+/// A ballot number: ordered by `round`, then by `node`, so two proposers
+/// never share a ballot. A proposer only uses ballots carrying its own id.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+pub struct Ballot {
+    /// Increases every time a proposer starts Phase 1.
+    pub round: u64,
+    /// The proposer that owns this ballot.
+    pub node: NodeId,
+}
+
+impl Ballot {
+    /// The ballot below every ballot a proposer can use: nothing promised yet.
+    pub const ZERO: Ballot = Ballot {
+        round: 0,
+        node: NodeId(0),
+    };
+
+    /// Builds a ballot.
+    pub fn new(round: u64, node: NodeId) -> Self {
+        Ballot { round, node }
+    }
+}
+
+impl fmt::Display for Ballot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.round, self.node.0)
+    }
+}
+
+/// An index into the replicated log. Single-decree Paxos uses slot 0 only.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+pub struct Slot(pub u64);
+
+impl Slot {
+    /// The slot after this one.
+    pub fn next(self) -> Slot {
+        Slot(self.0 + 1)
+    }
+}
+
+impl fmt::Display for Slot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
+
+/// A client's identity, used to apply each client command at most once.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+pub struct ClientId(pub u64);
+
+/// A client command: opaque bytes for the user's state machine, tagged with
+/// `(client, seq)` so a retried command is applied once.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Command {
+    /// Who sent it.
+    pub client: ClientId,
+    /// The client's sequence number; a client issues increasing numbers.
+    pub seq: u64,
+    /// The operation, encoded by the user.
+    #[serde(with = "serde_bytes")]
+    pub payload: Vec<u8>,
+}
+
+/// What a slot holds once chosen.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Value {
+    /// Fills a gap in the log; applies nothing.
+    Noop,
+    /// A client command.
+    Command(Command),
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Noop => write!(f, "noop"),
+            Value::Command(c) => write!(f, "c{}:{}", c.client.0, c.seq),
+        }
+    }
+}
+
+/// A small deterministic generator (SplitMix64) for randomized timeouts.
+///
+/// The core keeps no clock and no global RNG; each role that needs jitter
+/// owns one of these, seeded by its driver, so runs replay exactly and role
+/// state stays hashable for the model checker.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Jitter(u64);
+
+impl Jitter {
+    /// Seeds the generator.
+    pub fn new(seed: u64) -> Self {
+        Jitter(seed)
+    }
+
+    /// A number in `0..bound` (0 if `bound` is 0).
+    pub fn below(&mut self, bound: u64) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        if bound == 0 {
+            0
+        } else {
+            z % bound
+        }
+    }
+}
