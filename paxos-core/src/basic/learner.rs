@@ -13,6 +13,8 @@ pub struct Learner {
     decided: Option<Value>,
     now: u64,
     asked_at: u64,
+    /// Asks so far, to pick whom to ask for a recovery round (round robin).
+    asks: u64,
 }
 
 impl Learner {
@@ -26,6 +28,7 @@ impl Learner {
             decided: None,
             now: 0,
             asked_at: 0,
+            asks: 0,
         }
     }
 
@@ -63,14 +66,22 @@ impl Learner {
         }
     }
 
-    /// Advances time by one tick; an undecided learner periodically asks
-    /// every acceptor to repeat what it accepted.
+    /// Advances time by one tick. An undecided learner periodically asks
+    /// every acceptor to repeat what it accepted, and if some acceptor has
+    /// accepted something, asks a proposer for a recovery round.
     pub fn tick(&mut self, ready: &mut crate::Ready<Message>) {
         self.now += 1;
-        if self.decided.is_none() && self.now - self.asked_at >= self.config.learner_timeout {
-            self.asked_at = self.now;
-            let acceptors: Vec<NodeId> = self.config.quorum.acceptors().collect();
-            ready.broadcast(acceptors, &Message::Learn);
+        if self.decided.is_some() || self.now - self.asked_at < self.config.learner_timeout {
+            return;
+        }
+        self.asked_at = self.now;
+        self.asks += 1;
+        let acceptors: Vec<NodeId> = self.config.quorum.acceptors().collect();
+        ready.broadcast(acceptors, &Message::Learn);
+        let proposers = &self.config.proposers;
+        if !self.votes.is_empty() && !proposers.is_empty() {
+            let to = proposers[(self.asks % proposers.len() as u64) as usize];
+            ready.messages.push((to, Message::Recover));
         }
     }
 }

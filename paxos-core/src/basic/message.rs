@@ -42,6 +42,9 @@ pub enum Message {
     /// Learner → acceptor: send me your `Accepted` again (a learner that
     /// missed messages asks instead of waiting forever).
     Learn,
+    /// Learner → proposer: acceptors accepted something but I cannot see a
+    /// quorum for it; run a recovery round.
+    Recover,
 }
 
 impl Message {
@@ -57,7 +60,10 @@ impl Message {
     pub fn for_proposer(&self) -> bool {
         matches!(
             self,
-            Message::Promise { .. } | Message::Accepted { .. } | Message::Nack { .. }
+            Message::Promise { .. }
+                | Message::Accepted { .. }
+                | Message::Nack { .. }
+                | Message::Recover
         )
     }
 

@@ -14,6 +14,12 @@
 //!
 //! Proposers that are refused or time out retry with a higher ballot after a
 //! randomized back-off, so dueling proposers eventually let one finish.
+//!
+//! A learner that cannot assemble a quorum from the acceptors' reports (the
+//! proposers that saw the decision crashed, and the acceptors' accepts are
+//! spread over several ballots) asks a proposer to run a *recovery round*:
+//! Phase 1 without a value of its own, re-proposing whatever a promise
+//! reports. It never invents a value, so only proposed values are chosen.
 
 mod acceptor;
 mod learner;
@@ -37,6 +43,10 @@ pub struct Config {
     pub quorum: QuorumSystem,
     /// Nodes hosting a learner; acceptors report every accept to them.
     pub learners: Vec<NodeId>,
+    /// Nodes hosting a proposer. Optional: learners that cannot learn the
+    /// decision (say, every proposer that saw it crashed) ask one of these
+    /// to run a recovery round; with none listed they can only wait.
+    pub proposers: Vec<NodeId>,
     /// Ticks a proposer waits for a phase to complete before retrying.
     pub retry_timeout: u64,
     /// A retrying proposer first waits `1..=backoff_max` ticks, chosen at random.
@@ -53,6 +63,7 @@ impl Config {
         Config {
             quorum,
             learners,
+            proposers: Vec::new(),
             retry_timeout: 8,
             backoff_max: 8,
             learner_timeout: 10,

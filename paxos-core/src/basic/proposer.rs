@@ -89,6 +89,14 @@ impl Proposer {
         }
     }
 
+    /// Runs a recovery round if idle: Phase 1 without a value of its own,
+    /// finishing only if a promise reports a value to re-propose.
+    pub fn recover(&mut self, ready: &mut Ready<Message>) {
+        if matches!(self.phase, Phase::Idle) {
+            self.start_phase1(ready);
+        }
+    }
+
     /// Starts over with a higher ballot (also what a timeout does). Public
     /// so a model checker can explore retries without waiting for ticks.
     pub fn retry(&mut self, ready: &mut Ready<Message>) {
@@ -121,6 +129,7 @@ impl Proposer {
         match msg {
             Message::Promise { ballot, accepted } => self.on_promise(from, ballot, accepted, ready),
             Message::Accepted { ballot, .. } => self.on_accepted(from, ballot),
+            Message::Recover => self.recover(ready),
             Message::Nack { ballot, promised } => {
                 self.seen = self.seen.max(promised);
                 if self.ballot() == Some(ballot) {
@@ -155,10 +164,14 @@ impl Proposer {
         }
         // The rule that makes Paxos safe: adopt the highest-ballot value reported.
         let reported = promises.values().flatten().max_by_key(|(b, _)| *b).cloned();
-        let own = self.value.clone().unwrap_or(Value::Noop);
-        let value = match reported {
-            Some((_, v)) if !self.config.bugs.proposer_ignores_promised_values() => v,
-            _ => own,
+        let value = match (reported, self.value.clone()) {
+            (Some((_, v)), _) if !self.config.bugs.proposer_ignores_promised_values() => v,
+            (_, Some(own)) => own,
+            (_, None) => {
+                // A recovery round with nothing to recover.
+                self.phase = Phase::Idle;
+                return;
+            }
         };
         let acceptors: Vec<NodeId> = self.config.quorum.acceptors().collect();
         let accept = Message::Accept {
@@ -202,6 +215,7 @@ impl Proposer {
             return;
         }
         match self.phase {
+            Phase::Waiting if self.value.is_none() => self.phase = Phase::Idle,
             Phase::Waiting => self.start_phase1(ready),
             Phase::Preparing { .. } | Phase::Accepting { .. } => self.back_off(),
             Phase::Idle | Phase::Done { .. } => {}

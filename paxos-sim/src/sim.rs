@@ -1,0 +1,644 @@
+//! The deterministic simulator: one seeded scheduler owns every node, every
+//! message in flight and every fault, and checks safety after every step.
+//!
+//! A run has two phases:
+//! 1. **Chaos**: `steps` random events — deliver a message (any deliverable
+//!    one, so messages are reordered), sync a node's storage, tick the clock,
+//!    a client submits or retries, crash a node (losing what it had not
+//!    synced), restart it from its synced records, cut links (one-way too),
+//!    heal them. Messages are dropped, duplicated and delayed.
+//! 2. **Liveness**: faults stop, every link heals and every node restarts;
+//!    within `liveness_ticks_max` ticks every client command must be decided
+//!    and every learner must hold the whole chosen log.
+
+use crate::check::{Checker, Violation};
+use crate::protocol::Protocol;
+use paxos_core::{ClientId, Command, MemStorage, NodeId, Ready, Slot, Storage, Value};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+/// How hostile the environment is during the chaos phase.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Faults {
+    /// Probability that a message is lost.
+    pub drop: f64,
+    /// Probability that a message is delivered twice.
+    pub duplicate: f64,
+    /// Messages arrive 0..=`delay_max` ticks after they are sent.
+    pub delay_max: u64,
+    /// Relative weight of "crash a node" among events (0: never).
+    pub crash_weight: u32,
+    /// Relative weight of "cut some links" among events (0: never).
+    pub partition_weight: u32,
+}
+
+impl Faults {
+    /// No faults at all (messages still take 0..=1 ticks).
+    pub fn none() -> Self {
+        Faults {
+            drop: 0.0,
+            duplicate: 0.0,
+            delay_max: 1,
+            crash_weight: 0,
+            partition_weight: 0,
+        }
+    }
+}
+
+/// One run's settings.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Options {
+    /// Seeds the scheduler (and, through it, every node's jitter).
+    pub seed: u64,
+    /// Chaos-phase events.
+    pub steps: u64,
+    /// Chaos-phase faults.
+    pub faults: Faults,
+    /// Concurrent clients.
+    pub clients: u64,
+    /// Ticks a client waits for its command before resending it.
+    pub client_retry: u64,
+    /// Ticks the liveness phase may take.
+    pub liveness_ticks_max: u64,
+    /// Check after every step that no acceptor's promise fell below its
+    /// synced promise. Off only to show that a bug it would catch first
+    /// also breaks agreement.
+    pub check_promises: bool,
+    /// Print every event.
+    pub trace: bool,
+}
+
+/// Counters for one run (or, summed, for many).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Chaos-phase events executed.
+    pub steps: u64,
+    /// Logical ticks, both phases.
+    pub ticks: u64,
+    /// Messages delivered.
+    pub delivered: u64,
+    /// Messages lost (dropped, cut off, or sent to a crashed node).
+    pub dropped: u64,
+    /// Extra copies delivered.
+    pub duplicated: u64,
+    /// Node crashes.
+    pub crashes: u64,
+    /// Link cuts.
+    pub partitions: u64,
+    /// Storage syncs.
+    pub syncs: u64,
+    /// Slots chosen.
+    pub chosen: u64,
+    /// Client commands that completed.
+    pub completed: u64,
+}
+
+impl Stats {
+    /// Faults injected: lost and duplicated messages, crashes and cuts.
+    pub fn faults(&self) -> u64 {
+        self.dropped + self.duplicated + self.crashes + self.partitions
+    }
+
+    /// Adds another run's counters.
+    pub fn add(&mut self, o: &Stats) {
+        self.steps += o.steps;
+        self.ticks += o.ticks;
+        self.delivered += o.delivered;
+        self.dropped += o.dropped;
+        self.duplicated += o.duplicated;
+        self.crashes += o.crashes;
+        self.partitions += o.partitions;
+        self.syncs += o.syncs;
+        self.chosen += o.chosen;
+        self.completed += o.completed;
+    }
+}
+
+/// How a run ended.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Report {
+    /// What happened.
+    pub stats: Stats,
+    /// The first broken property and the step it broke at (chaos steps
+    /// count from 0; liveness failures report the last step).
+    pub violation: Option<(u64, Violation)>,
+}
+
+struct Host<P: Protocol> {
+    node: Option<P::Node>,
+    storage: MemStorage,
+    /// Readys whose records are written but not yet synced, in order.
+    pending: VecDeque<Ready<P::Msg>>,
+    incarnation: u64,
+    delivered: u64,
+}
+
+struct Envelope<M> {
+    at: u64,
+    from: NodeId,
+    to: NodeId,
+    msg: M,
+}
+
+struct Client {
+    id: ClientId,
+    seq: u64,
+    waiting: Option<Command>,
+    sent_at: u64,
+}
+
+/// A simulated cluster running protocol `P`.
+pub struct Sim<P: Protocol> {
+    proto: P,
+    opts: Options,
+    rng: ChaCha8Rng,
+    now: u64,
+    ids: Vec<NodeId>,
+    hosts: BTreeMap<NodeId, Host<P>>,
+    net: Vec<Envelope<P::Msg>>,
+    cut: BTreeSet<(NodeId, NodeId)>,
+    checker: Checker,
+    clients: Vec<Client>,
+    single_decree_done: bool,
+    /// In the liveness phase clients only retry; they start nothing new.
+    settling: bool,
+    stats: Stats,
+    faults: Faults,
+}
+
+type Step = Result<(), Violation>;
+
+impl<P: Protocol> Sim<P> {
+    /// A fresh cluster: every node booted with empty storage.
+    pub fn new(proto: P, opts: Options) -> Self {
+        let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
+        let ids = proto.nodes();
+        let mut hosts = BTreeMap::new();
+        for id in &ids {
+            let storage = MemStorage::new();
+            let node = proto.boot(*id, &Default::default(), rng.random());
+            let host = Host {
+                node: Some(node),
+                storage,
+                pending: VecDeque::new(),
+                incarnation: 0,
+                delivered: 0,
+            };
+            hosts.insert(*id, host);
+        }
+        let clients = (1..=opts.clients)
+            .map(|c| Client {
+                id: ClientId(c),
+                seq: 0,
+                waiting: None,
+                sent_at: 0,
+            })
+            .collect();
+        Sim {
+            checker: Checker::new(proto.quorum().clone()),
+            proto,
+            faults: opts.faults,
+            opts,
+            rng,
+            now: 0,
+            ids,
+            hosts,
+            net: Vec::new(),
+            cut: BTreeSet::new(),
+            clients,
+            single_decree_done: false,
+            settling: false,
+            stats: Stats::default(),
+        }
+    }
+
+    /// Runs both phases and reports.
+    pub fn run(mut self) -> Report {
+        let mut violation = None;
+        for step in 0..self.opts.steps {
+            self.stats.steps += 1;
+            if let Err(v) = self.step().and_then(|()| self.check_promises()) {
+                violation = Some((step, v));
+                break;
+            }
+        }
+        if violation.is_none() {
+            if let Err(v) = self.liveness() {
+                violation = Some((self.opts.steps, v));
+            }
+        }
+        self.stats.chosen = self.checker.chosen().len() as u64;
+        Report {
+            stats: self.stats,
+            violation,
+        }
+    }
+
+    fn trace(&self, what: impl FnOnce() -> String) {
+        if self.opts.trace {
+            println!("t={:<4} {}", self.now, what());
+        }
+    }
+
+    fn step(&mut self) -> Step {
+        let deliverable = self.net.iter().any(|e| e.at <= self.now);
+        let syncable = self.hosts.values().any(|h| !h.pending.is_empty());
+        let down = self.hosts.values().any(|h| h.node.is_none());
+        let weights = [
+            if deliverable { 50 } else { 0 },
+            if syncable { 20 } else { 0 },
+            10,
+            5,
+            self.faults.crash_weight,
+            if down { 3 } else { 0 },
+            self.faults.partition_weight,
+            if self.cut.is_empty() { 0 } else { 2 },
+        ];
+        let total: u32 = weights.iter().sum();
+        let mut pick = self.rng.random_range(0..total);
+        let mut event = 0;
+        for (i, w) in weights.iter().enumerate() {
+            if pick < *w {
+                event = i;
+                break;
+            }
+            pick -= w;
+        }
+        match event {
+            0 => self.deliver_one(),
+            1 => {
+                let candidates: Vec<NodeId> = self
+                    .hosts
+                    .iter()
+                    .filter(|(_, h)| !h.pending.is_empty())
+                    .map(|(id, _)| *id)
+                    .collect();
+                let id = candidates[self.rng.random_range(0..candidates.len())];
+                self.sync(id)
+            }
+            2 => self.tick(),
+            3 => self.client_step(),
+            4 => {
+                let id = self.ids[self.rng.random_range(0..self.ids.len())];
+                self.crash(id);
+                Ok(())
+            }
+            5 => {
+                let down: Vec<NodeId> = self
+                    .hosts
+                    .iter()
+                    .filter(|(_, h)| h.node.is_none())
+                    .map(|(id, _)| *id)
+                    .collect();
+                let id = down[self.rng.random_range(0..down.len())];
+                self.restart(id);
+                Ok(())
+            }
+            6 => {
+                self.partition();
+                Ok(())
+            }
+            _ => {
+                self.trace(|| "heal all links".into());
+                self.cut.clear();
+                Ok(())
+            }
+        }
+    }
+
+    fn check_promises(&self) -> Step {
+        if !self.opts.check_promises {
+            return Ok(());
+        }
+        for (id, h) in &self.hosts {
+            if let Some(b) = h.node.as_ref().and_then(|n| self.proto.promised(n)) {
+                self.checker.promise_holds(*id, b)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn deliver_one(&mut self) -> Step {
+        let ready: Vec<usize> = (0..self.net.len()).filter(|i| self.net[*i].at <= self.now).collect();
+        if ready.is_empty() {
+            return Ok(());
+        }
+        let i = ready[self.rng.random_range(0..ready.len())];
+        let env = self.net.swap_remove(i);
+        self.deliver(env)
+    }
+
+    fn deliver(&mut self, env: Envelope<P::Msg>) -> Step {
+        let Some(host) = self.hosts.get_mut(&env.to) else {
+            return Ok(());
+        };
+        let Some(node) = host.node.as_mut() else {
+            self.stats.dropped += 1;
+            return Ok(());
+        };
+        self.stats.delivered += 1;
+        if self.opts.trace {
+            println!("t={:<4} {} -> {}  {:?}", self.now, env.from, env.to, env.msg);
+        }
+        let mut ready = Ready::new();
+        self.proto.handle(node, env.from, env.msg, &mut ready);
+        self.enqueue(env.to, ready)
+    }
+
+    /// Carries out a Ready now if nothing needs syncing, else queues it
+    /// behind the node's unsynced work (persist, then send).
+    fn enqueue(&mut self, id: NodeId, ready: Ready<P::Msg>) -> Step {
+        if ready.is_empty() {
+            return Ok(());
+        }
+        let Some(host) = self.hosts.get_mut(&id) else {
+            return Ok(());
+        };
+        if ready.persist.is_empty() && host.pending.is_empty() {
+            return self.carry_out(id, ready);
+        }
+        if host.storage.append(&ready.persist).is_err() {
+            // MemStorage in the simulator never fails; treat it as a crash.
+            self.crash(id);
+            return Ok(());
+        }
+        host.pending.push_back(ready);
+        Ok(())
+    }
+
+    fn sync(&mut self, id: NodeId) -> Step {
+        let Some(host) = self.hosts.get_mut(&id) else {
+            return Ok(());
+        };
+        if host.storage.sync().is_err() {
+            self.crash(id);
+            return Ok(());
+        }
+        self.stats.syncs += 1;
+        let pending: Vec<Ready<P::Msg>> = host.pending.drain(..).collect();
+        for ready in pending {
+            self.carry_out(id, ready)?;
+        }
+        Ok(())
+    }
+
+    /// Persisted records are durable now: tell the checker, then send, then deliver.
+    fn carry_out(&mut self, id: NodeId, ready: Ready<P::Msg>) -> Step {
+        self.checker.synced(id, &ready.persist)?;
+        for (to, msg) in ready.messages {
+            self.send(id, to, msg);
+        }
+        for (slot, value) in ready.decided {
+            self.decided(id, slot, &value)?;
+        }
+        Ok(())
+    }
+
+    fn send(&mut self, from: NodeId, to: NodeId, msg: P::Msg) {
+        if from == to {
+            self.net.push(Envelope {
+                at: self.now,
+                from,
+                to,
+                msg,
+            });
+            return;
+        }
+        if self.cut.contains(&(from, to)) || self.rng.random_bool(self.faults.drop) {
+            self.stats.dropped += 1;
+            return;
+        }
+        if self.rng.random_bool(self.faults.duplicate) {
+            self.stats.duplicated += 1;
+            let at = self.now + self.rng.random_range(0..=self.faults.delay_max);
+            let copy = msg.clone();
+            self.net.push(Envelope {
+                at,
+                from,
+                to,
+                msg: copy,
+            });
+        }
+        let at = self.now + self.rng.random_range(0..=self.faults.delay_max);
+        self.net.push(Envelope { at, from, to, msg });
+    }
+
+    fn decided(&mut self, id: NodeId, slot: Slot, value: &Value) -> Step {
+        self.checker.delivered(id, slot, value)?;
+        self.trace(|| format!("{id} learns {slot} = {value}"));
+        let Some(host) = self.hosts.get_mut(&id) else {
+            return Ok(());
+        };
+        host.delivered += 1;
+        let incarnation = host.incarnation;
+        if let Some(node) = host.node.as_mut() {
+            if let Some(applied) = self.proto.apply(node, slot, value) {
+                self.checker.applied(id, incarnation, &applied)?;
+            }
+        }
+        self.single_decree_done |= self.proto.single_decree();
+        if let Value::Command(c) = value {
+            for client in &mut self.clients {
+                if client.waiting.as_ref() == Some(c) {
+                    client.waiting = None;
+                    self.stats.completed += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn tick(&mut self) -> Step {
+        self.now += 1;
+        self.stats.ticks += 1;
+        let ids = self.ids.clone();
+        for id in ids {
+            let Some(node) = self.hosts.get_mut(&id).and_then(|h| h.node.as_mut()) else {
+                continue;
+            };
+            let mut ready = Ready::new();
+            self.proto.tick(node, &mut ready);
+            self.enqueue(id, ready)?;
+        }
+        Ok(())
+    }
+
+    /// One client acts: submits its next command, or resends a command
+    /// that has waited `client_retry` ticks (to a random proposer).
+    fn client_step(&mut self) -> Step {
+        if self.clients.is_empty() {
+            return Ok(());
+        }
+        let c = self.rng.random_range(0..self.clients.len());
+        let now = self.now;
+        let client = &mut self.clients[c];
+        let command = match &client.waiting {
+            Some(cmd) if now - client.sent_at >= self.opts.client_retry => cmd.clone(),
+            Some(_) => return Ok(()),
+            // Single-decree: once anything is decided there is nothing new
+            // to ask for, but losing clients keep retrying, which is what
+            // gets the decision re-learned after crashes.
+            None if self.settling || self.single_decree_done => return Ok(()),
+            None => {
+                client.seq += 1;
+                let payload = format!("c{}-{}", client.id.0, client.seq).into_bytes();
+                Command {
+                    client: client.id,
+                    seq: client.seq,
+                    payload,
+                }
+            }
+        };
+        client.waiting = Some(command.clone());
+        client.sent_at = now;
+        self.checker.proposed(&command);
+        let proposers = self.proto.proposers();
+        let to = proposers[self.rng.random_range(0..proposers.len())];
+        self.trace(|| format!("client {} submits c{}:{} to {to}", command.client.0, command.client.0, command.seq));
+        let Some(node) = self.hosts.get_mut(&to).and_then(|h| h.node.as_mut()) else {
+            return Ok(());
+        };
+        let mut ready = Ready::new();
+        self.proto.submit(node, command, &mut ready);
+        self.enqueue(to, ready)
+    }
+
+    fn crash(&mut self, id: NodeId) {
+        let Some(host) = self.hosts.get_mut(&id) else {
+            return;
+        };
+        if host.node.is_none() {
+            return;
+        }
+        host.node = None;
+        host.pending.clear();
+        host.storage.crash();
+        host.incarnation += 1;
+        host.delivered = 0;
+        self.stats.crashes += 1;
+        self.trace(|| format!("CRASH {id} (unsynced writes lost)"));
+    }
+
+    fn restart(&mut self, id: NodeId) {
+        let seed = self.rng.random();
+        let Some(host) = self.hosts.get_mut(&id) else {
+            return;
+        };
+        if host.node.is_some() {
+            return;
+        }
+        // MemStorage::load cannot fail; fall back to a crash-free default.
+        let durable = host.storage.load().unwrap_or_default();
+        host.node = Some(self.proto.boot(id, &durable, seed));
+        self.trace(|| format!("RESTART {id} from synced state"));
+    }
+
+    /// Cuts links: either isolates a random group from the rest (both ways)
+    /// or cuts one direction of one link.
+    fn partition(&mut self) {
+        self.stats.partitions += 1;
+        let n = self.ids.len();
+        if self.rng.random_bool(0.5) {
+            let a = self.ids[self.rng.random_range(0..n)];
+            let b = self.ids[self.rng.random_range(0..n)];
+            if a != b {
+                self.cut.insert((a, b));
+                self.trace(|| format!("cut link {a} -> {b}"));
+            }
+            return;
+        }
+        let side: BTreeSet<NodeId> = self.ids.iter().filter(|_| self.rng.random_bool(0.5)).copied().collect();
+        for a in &self.ids {
+            for b in &self.ids {
+                if side.contains(a) != side.contains(b) {
+                    self.cut.insert((*a, *b));
+                }
+            }
+        }
+        self.trace(|| format!("partition {side:?} from the rest"));
+    }
+
+    /// Faults stop; every command must now be decided and learned everywhere.
+    fn liveness(&mut self) -> Step {
+        self.faults = Faults {
+            delay_max: self.faults.delay_max,
+            ..Faults::none()
+        };
+        self.cut.clear();
+        self.settling = true;
+        for id in self.ids.clone() {
+            self.restart(id);
+        }
+        let learners = self.proto.learners();
+        for t in 0..self.opts.liveness_ticks_max {
+            for _ in 0..64 {
+                for id in self.ids.clone() {
+                    self.sync(id)?;
+                }
+                let mut due = Vec::new();
+                let mut later = Vec::new();
+                for env in self.net.drain(..) {
+                    if env.at <= self.now {
+                        due.push(env);
+                    } else {
+                        later.push(env);
+                    }
+                }
+                self.net = later;
+                if due.is_empty() {
+                    break;
+                }
+                while !due.is_empty() {
+                    let i = self.rng.random_range(0..due.len());
+                    let env = due.swap_remove(i);
+                    self.deliver(env)?;
+                }
+            }
+            self.check_promises()?;
+            if self.settled(&learners) {
+                return Ok(());
+            }
+            self.tick()?;
+            for _ in 0..self.clients.len() {
+                self.client_step()?;
+            }
+            let _ = t;
+        }
+        Err(Violation::NoProgress {
+            ticks: self.opts.liveness_ticks_max,
+            missing: self.missing(&learners),
+        })
+    }
+
+    fn settled(&self, learners: &[NodeId]) -> bool {
+        self.missing(learners).is_empty()
+    }
+
+    fn missing(&self, learners: &[NodeId]) -> String {
+        let mut missing = Vec::new();
+        let target = if self.proto.single_decree() {
+            1
+        } else {
+            let mut n = 0;
+            while self.checker.chosen().contains_key(&Slot(n)) {
+                n += 1;
+            }
+            n
+        };
+        if !self.proto.single_decree() {
+            for c in &self.clients {
+                if let Some(cmd) = &c.waiting {
+                    missing.push(format!("client {} seq {}", cmd.client.0, cmd.seq));
+                }
+            }
+        }
+        for l in learners {
+            let have = self.hosts.get(l).map_or(0, |h| h.delivered);
+            if have < target {
+                missing.push(format!("learner {l} has {have}/{target} slots"));
+            }
+        }
+        missing.join(", ")
+    }
+}
