@@ -70,7 +70,7 @@ mod types;
 
 pub use bugs::PlantedBugs;
 pub use error::Error;
-pub use quorum::{QuorumKind, QuorumSystem};
+pub use quorum::{QuorumKind, QuorumSpec, QuorumSystem};
 pub use ready::{DurableState, Ready, Record};
 pub use traits::{Inbox, MemStorage, StateMachine, Storage, Transport};
 pub use types::{Ballot, ClientId, Command, Jitter, NodeId, Slot, Value};

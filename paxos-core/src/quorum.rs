@@ -24,12 +24,45 @@ pub enum QuorumKind {
 }
 
 /// The acceptors of a cluster and the rule that makes a set of them a quorum.
+///
+/// Serialized as its acceptors and kind; deserializing re-runs the checks of
+/// the constructors, so a config file cannot smuggle in `q1 + q2 <= n`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "QuorumSpec", into = "QuorumSpec")]
 pub struct QuorumSystem {
     acceptors: BTreeSet<NodeId>,
     q1: usize,
     q2: usize,
     kind: QuorumKind,
+}
+
+/// The serialized form of a [`QuorumSystem`].
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct QuorumSpec {
+    /// The acceptors.
+    pub acceptors: Vec<NodeId>,
+    /// Majority or flexible sizes.
+    pub kind: QuorumKind,
+}
+
+impl TryFrom<QuorumSpec> for QuorumSystem {
+    type Error = Error;
+
+    fn try_from(spec: QuorumSpec) -> Result<Self, Error> {
+        match spec.kind {
+            QuorumKind::Majority => QuorumSystem::majority(spec.acceptors),
+            QuorumKind::Flexible { q1, q2 } => QuorumSystem::flexible(spec.acceptors, q1, q2),
+        }
+    }
+}
+
+impl From<QuorumSystem> for QuorumSpec {
+    fn from(q: QuorumSystem) -> Self {
+        QuorumSpec {
+            acceptors: q.acceptors.into_iter().collect(),
+            kind: q.kind,
+        }
+    }
 }
 
 impl QuorumSystem {

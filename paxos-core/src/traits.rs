@@ -27,6 +27,12 @@ pub trait Storage {
 
     /// Makes every appended record durable (one sync covers them all).
     fn sync(&mut self) -> Result<(), Self::Error>;
+
+    /// Whether `append`/`sync` may block (disk IO). Drivers run blocking
+    /// storage on a thread of its own and call non-blocking storage inline.
+    fn blocks(&self) -> bool {
+        true
+    }
 }
 
 /// Sends protocol messages of type `M` to other nodes.
@@ -127,5 +133,9 @@ impl Storage for MemStorage {
         }
         self.synced = self.records.len();
         Ok(())
+    }
+
+    fn blocks(&self) -> bool {
+        false
     }
 }

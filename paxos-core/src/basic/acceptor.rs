@@ -79,7 +79,13 @@ impl Acceptor {
         ready.messages.push((from, reply));
     }
 
-    fn on_accept(&mut self, from: NodeId, ballot: Ballot, value: Value, ready: &mut Ready<Message>) {
+    fn on_accept(
+        &mut self,
+        from: NodeId,
+        ballot: Ballot,
+        value: Value,
+        ready: &mut Ready<Message>,
+    ) {
         if ballot < self.promised {
             let nack = Message::Nack {
                 ballot,

@@ -39,6 +39,9 @@ pub struct Proposer {
     now: u64,
     deadline: u64,
     jitter: Jitter,
+    /// Ballots tried so far for this value: the timeout and back-off double
+    /// with each (capped), so duels and slow links still end in a decision.
+    attempts: u32,
 }
 
 impl Proposer {
@@ -56,7 +59,13 @@ impl Proposer {
             now: 0,
             deadline: 0,
             jitter: Jitter::new(seed ^ id.0.rotate_left(32)),
+            attempts: 0,
         }
+    }
+
+    /// `base` doubled per failed attempt, at most 32 times over.
+    fn scaled(&self, base: u64) -> u64 {
+        base << self.attempts.saturating_sub(1).min(5)
     }
 
     /// The current ballot, while in phase 1 or 2.
@@ -116,12 +125,14 @@ impl Proposer {
             ballot,
             promises: BTreeMap::new(),
         };
-        self.deadline = self.now + self.config.retry_timeout;
+        self.attempts = self.attempts.saturating_add(1);
+        self.deadline = self.now + self.scaled(self.config.retry_timeout);
     }
 
     fn back_off(&mut self) {
         self.phase = Phase::Waiting;
-        self.deadline = self.now + 1 + self.jitter.below(self.config.backoff_max);
+        let spread = self.scaled(self.config.backoff_max);
+        self.deadline = self.now + 1 + self.jitter.below(spread);
     }
 
     /// Handles a reply from an acceptor.
@@ -184,7 +195,7 @@ impl Proposer {
             value,
             accepted: BTreeSet::new(),
         };
-        self.deadline = self.now + self.config.retry_timeout;
+        self.deadline = self.now + self.scaled(self.config.retry_timeout);
     }
 
     fn on_accepted(&mut self, from: NodeId, ballot: Ballot) {

@@ -49,10 +49,18 @@ impl Acceptor {
 
     fn nack(&self, to: NodeId, ballot: Ballot, ready: &mut Ready<Message>) {
         let promised = self.promised;
-        ready.messages.push((to, Message::Nack { ballot, promised }));
+        ready
+            .messages
+            .push((to, Message::Nack { ballot, promised }));
     }
 
-    fn on_prepare(&mut self, from: NodeId, ballot: Ballot, first: Slot, ready: &mut Ready<Message>) {
+    fn on_prepare(
+        &mut self,
+        from: NodeId,
+        ballot: Ballot,
+        first: Slot,
+        ready: &mut Ready<Message>,
+    ) {
         if ballot < self.promised {
             return self.nack(from, ballot, ready);
         }
@@ -102,6 +110,8 @@ impl Acceptor {
             }
             slots.push(slot);
         }
-        ready.messages.push((from, Message::Accepted { ballot, slots }));
+        ready
+            .messages
+            .push((from, Message::Accepted { ballot, slots }));
     }
 }

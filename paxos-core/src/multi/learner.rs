@@ -102,7 +102,9 @@ impl Learner {
         };
         self.asked_at = self.now;
         self.asked_from = Some(self.next);
-        ready.messages.push((to, Message::CatchUp { from: self.next }));
+        ready
+            .messages
+            .push((to, Message::CatchUp { from: self.next }));
     }
 
     /// Advances time by one tick; a learner that is behind and has not been

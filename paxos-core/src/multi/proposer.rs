@@ -48,6 +48,10 @@ enum Role {
         /// Open batches and how many of their slots are not yet chosen.
         batches: BTreeMap<u64, usize>,
         next_batch: u64,
+        /// Tick this leadership began.
+        since: u64,
+        /// Last tick each acceptor answered this ballot (check-quorum).
+        heard: BTreeMap<NodeId, u64>,
     },
 }
 
@@ -71,6 +75,9 @@ pub struct Proposer {
     now: u64,
     election_at: u64,
     heartbeat_at: u64,
+    /// Failed candidacies in a row; widens the election jitter so dueling
+    /// candidates spread out (capped exponential back-off).
+    misses: u32,
 }
 
 impl Proposer {
@@ -90,6 +97,7 @@ impl Proposer {
             now: 0,
             election_at: 0,
             heartbeat_at: 0,
+            misses: 0,
         };
         p.reset_election_timer();
         p
@@ -134,8 +142,10 @@ impl Proposer {
     }
 
     fn reset_election_timer(&mut self) {
-        let jitter = self.jitter.below(self.config.election_jitter + 1);
-        self.election_at = self.now + self.config.election_timeout + jitter;
+        let spread = (self.config.election_jitter + 1) << self.misses.min(4);
+        let jitter = self.jitter.below(spread);
+        let timeout = self.config.election_timeout << self.misses.min(4);
+        self.election_at = self.now + timeout + jitter;
     }
 
     fn acceptors(&self) -> Vec<NodeId> {
@@ -155,7 +165,9 @@ impl Proposer {
     /// none or its queue is full.
     pub fn propose(&mut self, command: Command, ready: &mut Ready<Message>) {
         match &self.role {
-            Role::Follower { leader: Some((l, _)) } if *l != self.id => {
+            Role::Follower {
+                leader: Some((l, _)),
+            } if *l != self.id => {
                 let forward = Message::Forward {
                     commands: vec![command],
                 };
@@ -183,7 +195,7 @@ impl Proposer {
             } => self.on_promise(from, ballot, first_slot, accepted, ready),
             Message::Accepted { ballot, slots } => self.on_accepted(from, ballot, &slots, ready),
             Message::Nack { ballot, promised } => self.on_nack(ballot, promised, ready),
-            Message::Heartbeat { ballot, commit: _ } => self.on_heartbeat(from, ballot, ready),
+            Message::Heartbeat { ballot, commit } => self.on_heartbeat(from, ballot, commit, ready),
             Message::Decide { entries } => {
                 for (slot, value) in entries {
                     self.learn_chosen(slot, value);
@@ -229,10 +241,35 @@ impl Proposer {
             Role::Leader { .. } => {
                 if self.now >= self.heartbeat_at {
                     self.heartbeat(ready);
+                    self.probe(ready);
                 }
                 self.retransmit(ready);
+                if !self.hears_phase2_quorum() {
+                    // Check-quorum: a leader that cannot reach a phase-2
+                    // quorum commits nothing, and its heartbeats would only
+                    // keep a connected majority from electing someone else.
+                    self.step_down(None, ready);
+                }
             }
         }
+    }
+
+    /// Whether a phase-2 quorum of acceptors answered this leader within the
+    /// last election timeout (always true in the first timeout of a term).
+    fn hears_phase2_quorum(&self) -> bool {
+        let Role::Leader { since, heard, .. } = &self.role else {
+            return false;
+        };
+        let window = self.config.election_timeout;
+        if self.now.saturating_sub(*since) < window {
+            return true;
+        }
+        let live: BTreeSet<NodeId> = heard
+            .iter()
+            .filter(|(_, t)| self.now.saturating_sub(**t) <= window)
+            .map(|(n, _)| *n)
+            .collect();
+        self.config.quorum.is_phase2_quorum(&live)
     }
 
     fn learn_chosen(&mut self, slot: Slot, value: Value) {
@@ -246,6 +283,9 @@ impl Proposer {
 
     /// Starts Phase 1 with a fresh ballot for every slot from `commit` on.
     fn stand(&mut self, ready: &mut Ready<Message>) {
+        if matches!(self.role, Role::Candidate { .. }) {
+            self.misses = self.misses.saturating_add(1);
+        }
         self.abandon(ready);
         self.round = self.round.max(self.seen.round) + 1;
         // Durable before the Prepare leaves: a restart must not reuse it.
@@ -291,11 +331,24 @@ impl Proposer {
         }
     }
 
-    fn on_heartbeat(&mut self, from: NodeId, ballot: Ballot, ready: &mut Ready<Message>) {
+    fn on_heartbeat(
+        &mut self,
+        from: NodeId,
+        ballot: Ballot,
+        commit: Slot,
+        ready: &mut Ready<Message>,
+    ) {
         if from == self.id || ballot < self.seen {
             return;
         }
         self.seen = ballot;
+        self.misses = 0;
+        if commit > self.commit {
+            // Repair our chosen log, so a fail-over to us starts Phase 1
+            // near the end of the log rather than where we fell behind.
+            let ask = Message::CatchUp { from: self.commit };
+            ready.messages.push((from, ask));
+        }
         match self.my_ballot() {
             Some(mine) if mine >= ballot => {}
             Some(_) => self.step_down(Some((from, ballot)), ready),
@@ -341,6 +394,9 @@ impl Proposer {
         }
         let first = *first;
         self.become_leader(ballot, first, reported, ready);
+        if let Role::Leader { heard, .. } = &mut self.role {
+            heard.extend(voters.iter().map(|v| (*v, self.now)));
+        }
     }
 
     fn become_leader(
@@ -360,12 +416,15 @@ impl Proposer {
         .flatten()
         .max()
         .unwrap_or(first);
+        self.misses = 0;
         self.role = Role::Leader {
             ballot,
             next_slot: end,
             inflight: BTreeMap::new(),
             batches: BTreeMap::new(),
             next_batch: 0,
+            since: self.now,
+            heard: BTreeMap::new(),
         };
         // Re-propose every slot in [first, end) not known to be chosen: the
         // reported value if any (this is what keeps chosen values chosen),
@@ -396,6 +455,24 @@ impl Proposer {
             commit: self.commit,
         };
         ready.broadcast(self.audience(), &hb);
+    }
+
+    /// When nothing is in flight, an empty Accept asks every acceptor to
+    /// confirm this ballot, which keeps check-quorum fed on an idle leader.
+    fn probe(&mut self, ready: &mut Ready<Message>) {
+        let Role::Leader {
+            ballot, inflight, ..
+        } = &self.role
+        else {
+            return;
+        };
+        if inflight.is_empty() {
+            let probe = Message::Accept {
+                ballot: *ballot,
+                entries: Vec::new(),
+            };
+            ready.broadcast(self.acceptors(), &probe);
+        }
     }
 
     /// Sends queued commands while fewer than `pipeline_max` batches are in flight.
@@ -455,13 +532,20 @@ impl Proposer {
         ready.broadcast(acceptors, &accept);
     }
 
-    fn on_accepted(&mut self, from: NodeId, ballot: Ballot, slots: &[Slot], ready: &mut Ready<Message>) {
+    fn on_accepted(
+        &mut self,
+        from: NodeId,
+        ballot: Ballot,
+        slots: &[Slot],
+        ready: &mut Ready<Message>,
+    ) {
         let quorum = &self.config.quorum;
         let bugs = self.config.bugs;
         let Role::Leader {
             ballot: mine,
             inflight,
             batches,
+            heard,
             ..
         } = &mut self.role
         else {
@@ -470,6 +554,7 @@ impl Proposer {
         if *mine != ballot || !quorum.is_acceptor(from) {
             return;
         }
+        heard.insert(from, self.now);
         let mut decided = Vec::new();
         for slot in slots {
             let Some(f) = inflight.get_mut(slot) else {
@@ -504,7 +589,11 @@ impl Proposer {
     /// acceptors that have not answered, one message per acceptor.
     fn retransmit(&mut self, ready: &mut Ready<Message>) {
         let acceptors = self.acceptors();
-        let (now, timeout, batch_max) = (self.now, self.config.retransmit_timeout, self.config.batch_max);
+        let (now, timeout, batch_max) = (
+            self.now,
+            self.config.retransmit_timeout,
+            self.config.batch_max,
+        );
         let Role::Leader {
             ballot, inflight, ..
         } = &mut self.role
@@ -519,7 +608,10 @@ impl Proposer {
             f.sent_at = now;
             for a in &acceptors {
                 if !f.acks.contains(a) {
-                    per_acceptor.entry(*a).or_default().push((*slot, f.value.clone()));
+                    per_acceptor
+                        .entry(*a)
+                        .or_default()
+                        .push((*slot, f.value.clone()));
                 }
             }
         }
