@@ -1,0 +1,14 @@
+//! Tests of `paxos-core`, compiled into one test binary.
+//!
+//! Goal: pin the rules each part of the core promises, one rule per test,
+//! named after the rule. Method: drive the pure roles by hand (messages and
+//! ticks in, `Ready` buffers out), compare quorum math against a naive
+//! oracle, and replay durable records in every order proptest can find.
+//! Nothing here sleeps, opens a socket or touches a file.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod basic_roles;
+mod multi_roles;
+mod net;
+mod quorum;
+mod storage;
