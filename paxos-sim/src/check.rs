@@ -87,14 +87,21 @@ pub enum Violation {
 impl fmt::Display for Violation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Violation::TwoValuesChosen { slot, first, second } => {
+            Violation::TwoValuesChosen {
+                slot,
+                first,
+                second,
+            } => {
                 write!(f, "agreement: slot {slot} chose {first} and then {second}")
             }
             Violation::BallotReused { slot, ballot } => {
                 write!(f, "ballot {ballot} carried two values for slot {slot}")
             }
             Violation::NotProposed { slot, value } => {
-                write!(f, "validity: slot {slot} chose {value}, which nobody proposed")
+                write!(
+                    f,
+                    "validity: slot {slot} chose {value}, which nobody proposed"
+                )
             }
             Violation::LearnerDisagrees {
                 node,
@@ -102,20 +109,40 @@ impl fmt::Display for Violation {
                 delivered,
                 chosen,
             } => match chosen {
-                Some(c) => write!(f, "learner {node} delivered {delivered} at {slot}, but {c} is chosen"),
-                None => write!(f, "learner {node} delivered {delivered} at {slot}, which is not chosen"),
+                Some(c) => write!(
+                    f,
+                    "learner {node} delivered {delivered} at {slot}, but {c} is chosen"
+                ),
+                None => write!(
+                    f,
+                    "learner {node} delivered {delivered} at {slot}, which is not chosen"
+                ),
             },
             Violation::PromiseWentBack { node, synced, now } => {
-                write!(f, "acceptor {node} promised {synced} durably but now promises only {now}")
+                write!(
+                    f,
+                    "acceptor {node} promised {synced} durably but now promises only {now}"
+                )
             }
             Violation::AppliedTwice { node, client, seq } => {
-                write!(f, "replica {node} applied command c{}:{seq} twice", client.0)
+                write!(
+                    f,
+                    "replica {node} applied command c{}:{seq} twice",
+                    client.0
+                )
             }
             Violation::ResultsDiffer { node, client, seq } => {
-                write!(f, "replica {node} returned a different result for c{}:{seq}", client.0)
+                write!(
+                    f,
+                    "replica {node} returned a different result for c{}:{seq}",
+                    client.0
+                )
             }
             Violation::NoProgress { ticks, missing } => {
-                write!(f, "liveness: after {ticks} fault-free ticks still missing {missing}")
+                write!(
+                    f,
+                    "liveness: after {ticks} fault-free ticks still missing {missing}"
+                )
             }
         }
     }
@@ -182,7 +209,13 @@ impl Checker {
         *p = (*p).max(ballot);
     }
 
-    fn accept(&mut self, node: NodeId, slot: Slot, ballot: Ballot, value: &Value) -> Result<(), Violation> {
+    fn accept(
+        &mut self,
+        node: NodeId,
+        slot: Slot,
+        ballot: Ballot,
+        value: &Value,
+    ) -> Result<(), Violation> {
         let entry = self
             .votes
             .entry((slot, ballot))
@@ -232,7 +265,12 @@ impl Checker {
     }
 
     /// Checks a replica's application of a command.
-    pub fn applied(&mut self, node: NodeId, incarnation: u64, applied: &Applied) -> Result<(), Violation> {
+    pub fn applied(
+        &mut self,
+        node: NodeId,
+        incarnation: u64,
+        applied: &Applied,
+    ) -> Result<(), Violation> {
         let key = (applied.client, applied.seq);
         if applied.fresh && !self.ran.entry((node, incarnation)).or_default().insert(key) {
             return Err(Violation::AppliedTwice {

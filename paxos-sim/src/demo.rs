@@ -12,7 +12,9 @@ pub fn dueling_proposers() -> bool {
     let Ok(quorum) = QuorumSystem::majority(layout.acceptors.iter().copied()) else {
         return false;
     };
-    println!("Single-decree Paxos: proposers n1, n2; acceptors n3, n4, n5 (majority 2); learner n6.");
+    println!(
+        "Single-decree Paxos: proposers n1, n2; acceptors n3, n4, n5 (majority 2); learner n6."
+    );
     println!("Both proposers get a client value at once; messages are delayed, reordered and 10% lost.\n");
     let opts = Options {
         seed: 7,

@@ -154,7 +154,13 @@ impl Protocol for BasicPaxos {
         }
     }
 
-    fn handle(&self, node: &mut BasicNode, from: NodeId, msg: basic::Message, ready: &mut Ready<basic::Message>) {
+    fn handle(
+        &self,
+        node: &mut BasicNode,
+        from: NodeId,
+        msg: basic::Message,
+        ready: &mut Ready<basic::Message>,
+    ) {
         if msg.for_learner() {
             if let Some(l) = &mut node.learner {
                 l.handle(from, msg.clone(), ready);
@@ -281,7 +287,13 @@ impl Protocol for MultiPaxos {
         }
     }
 
-    fn handle(&self, node: &mut MultiNode, from: NodeId, msg: multi::Message, ready: &mut Ready<multi::Message>) {
+    fn handle(
+        &self,
+        node: &mut MultiNode,
+        from: NodeId,
+        msg: multi::Message,
+        ready: &mut Ready<multi::Message>,
+    ) {
         if msg.for_learner() {
             if let Some(l) = &mut node.learner {
                 l.handle(from, msg.clone(), ready);
@@ -317,13 +329,21 @@ impl Protocol for MultiPaxos {
     fn apply(&self, node: &mut MultiNode, slot: Slot, value: &Value) -> Option<Applied> {
         let replica = node.replica.as_mut()?;
         match replica.apply(slot, value) {
-            Outcome::Applied { client, seq, result } => Some(Applied {
+            Outcome::Applied {
+                client,
+                seq,
+                result,
+            } => Some(Applied {
                 client,
                 seq,
                 result,
                 fresh: true,
             }),
-            Outcome::Duplicate { client, seq, result } => Some(Applied {
+            Outcome::Duplicate {
+                client,
+                seq,
+                result,
+            } => Some(Applied {
                 client,
                 seq,
                 result,

@@ -1,7 +1,9 @@
 //! The simulator drives nodes through this trait; one implementation hosts
 //! Basic Paxos roles, the other Multi-Paxos roles.
 
-use paxos_core::{Ballot, ClientId, Command, DurableState, NodeId, QuorumSystem, Ready, Slot, Value};
+use paxos_core::{
+    Ballot, ClientId, Command, DurableState, NodeId, QuorumSystem, Ready, Slot, Value,
+};
 use std::fmt::Debug;
 
 /// What a replica did with a decided entry, as the checker sees it.
@@ -35,7 +37,13 @@ pub trait Protocol {
     /// Builds (or rebuilds after a crash) node `id` from its synced state.
     fn boot(&self, id: NodeId, durable: &DurableState, seed: u64) -> Self::Node;
     /// Routes a message to the roles on `node` that handle it.
-    fn handle(&self, node: &mut Self::Node, from: NodeId, msg: Self::Msg, ready: &mut Ready<Self::Msg>);
+    fn handle(
+        &self,
+        node: &mut Self::Node,
+        from: NodeId,
+        msg: Self::Msg,
+        ready: &mut Ready<Self::Msg>,
+    );
     /// One tick of logical time for every role on the node.
     fn tick(&self, node: &mut Self::Node, ready: &mut Ready<Self::Msg>);
     /// A client command arriving at the node's proposer.

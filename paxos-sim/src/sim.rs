@@ -320,7 +320,9 @@ impl<P: Protocol> Sim<P> {
     }
 
     fn deliver_one(&mut self) -> Step {
-        let ready: Vec<usize> = (0..self.net.len()).filter(|i| self.net[*i].at <= self.now).collect();
+        let ready: Vec<usize> = (0..self.net.len())
+            .filter(|i| self.net[*i].at <= self.now)
+            .collect();
         if ready.is_empty() {
             return Ok(());
         }
@@ -339,7 +341,10 @@ impl<P: Protocol> Sim<P> {
         };
         self.stats.delivered += 1;
         if self.opts.trace {
-            println!("t={:<4} {} -> {}  {:?}", self.now, env.from, env.to, env.msg);
+            println!(
+                "t={:<4} {} -> {}  {:?}",
+                self.now, env.from, env.to, env.msg
+            );
         }
         let mut ready = Ready::new();
         self.proto.handle(node, env.from, env.msg, &mut ready);
@@ -495,7 +500,12 @@ impl<P: Protocol> Sim<P> {
         self.checker.proposed(&command);
         let proposers = self.proto.proposers();
         let to = proposers[self.rng.random_range(0..proposers.len())];
-        self.trace(|| format!("client {} submits c{}:{} to {to}", command.client.0, command.client.0, command.seq));
+        self.trace(|| {
+            format!(
+                "client {} submits c{}:{} to {to}",
+                command.client.0, command.client.0, command.seq
+            )
+        });
         let Some(node) = self.hosts.get_mut(&to).and_then(|h| h.node.as_mut()) else {
             return Ok(());
         };
@@ -548,7 +558,12 @@ impl<P: Protocol> Sim<P> {
             }
             return;
         }
-        let side: BTreeSet<NodeId> = self.ids.iter().filter(|_| self.rng.random_bool(0.5)).copied().collect();
+        let side: BTreeSet<NodeId> = self
+            .ids
+            .iter()
+            .filter(|_| self.rng.random_bool(0.5))
+            .copied()
+            .collect();
         for a in &self.ids {
             for b in &self.ids {
                 if side.contains(a) != side.contains(b) {

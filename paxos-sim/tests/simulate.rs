@@ -38,17 +38,34 @@ fn safety_and_liveness_hold_over_thousands_of_seeded_runs() {
     let summary = run_seeds(&seeds, &Plan::new(steps), threads(), false);
     println!("simulation: {summary}");
     for f in &summary.failures {
-        println!("FAIL seed {} ({}) at step {}: {}", f.seed, f.shape, f.step, f.violation);
+        println!(
+            "FAIL seed {} ({}) at step {}: {}",
+            f.seed, f.shape, f.step, f.violation
+        );
         println!(
             "  replay: PAXOS_SIM_SEED={} PAXOS_SIM_STEPS={steps} cargo test -p paxos-sim --test simulate -- --nocapture safety_and_liveness",
             f.seed
         );
-        println!("  trace:  cargo run --release -p paxos-sim -- seed {} {steps}", f.seed);
+        println!(
+            "  trace:  cargo run --release -p paxos-sim -- seed {} {steps}",
+            f.seed
+        );
     }
-    assert!(summary.failures.is_empty(), "{} of {} seeds failed", summary.failures.len(), summary.runs);
+    assert!(
+        summary.failures.is_empty(),
+        "{} of {} seeds failed",
+        summary.failures.len(),
+        summary.runs
+    );
     assert_eq!(summary.runs, seeds.len() as u64);
-    assert!(summary.stats.chosen > 0, "the simulator must actually choose values");
-    assert!(summary.stats.faults() > 0, "the simulator must actually inject faults");
+    assert!(
+        summary.stats.chosen > 0,
+        "the simulator must actually choose values"
+    );
+    assert!(
+        summary.stats.faults() > 0,
+        "the simulator must actually inject faults"
+    );
 }
 
 /// Hunts for a seed that exposes `bugs`; the simulator must find one.
@@ -95,7 +112,10 @@ fn simulator_catches_forgotten_promise_as_disagreement() {
     let seeds: Vec<u64> = (0..3000).collect();
     let summary = run_seeds(&seeds, &plan, threads(), true);
     match summary.failures.first() {
-        Some(f) => println!("forgotten promise broke safety at seed {} ({}): {}", f.seed, f.shape, f.violation),
+        Some(f) => println!(
+            "forgotten promise broke safety at seed {} ({}): {}",
+            f.seed, f.shape, f.violation
+        ),
         None => panic!("forgetting promises never broke safety in 3000 seeds: {summary}"),
     }
 }
@@ -107,7 +127,12 @@ fn simulator_catches_proposer_that_ignores_promised_values() {
         ..Default::default()
     };
     must_catch("proposer_ignores_promised_values", bugs, Shapes::Multi, 500);
-    must_catch("proposer_ignores_promised_values (basic)", bugs, Shapes::Basic, 500);
+    must_catch(
+        "proposer_ignores_promised_values (basic)",
+        bugs,
+        Shapes::Basic,
+        500,
+    );
 }
 
 #[test]
@@ -116,8 +141,18 @@ fn simulator_catches_learner_deciding_on_a_minority() {
         learner_decides_on_minority: true,
         ..Default::default()
     };
-    must_catch("learner_decides_on_minority (basic)", bugs, Shapes::Basic, 500);
-    must_catch("leader_commits_on_minority (multi)", bugs, Shapes::Multi, 500);
+    must_catch(
+        "learner_decides_on_minority (basic)",
+        bugs,
+        Shapes::Basic,
+        500,
+    );
+    must_catch(
+        "leader_commits_on_minority (multi)",
+        bugs,
+        Shapes::Multi,
+        500,
+    );
 }
 
 #[test]

@@ -25,7 +25,9 @@ fn main() -> ExitCode {
             paxos_sim::demo::dueling_proposers();
             Ok(())
         }
-        Some(other) => Err(format!("unknown command {other:?}; try: demo | run [SEEDS] [STEPS] | seed N [STEPS]")),
+        Some(other) => Err(format!(
+            "unknown command {other:?}; try: demo | run [SEEDS] [STEPS] | seed N [STEPS]"
+        )),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -44,8 +46,14 @@ fn run(args: &[String]) -> Result<(), String> {
     let summary = run_seeds(&list, &Plan::new(steps), threads, false);
     println!("{summary}");
     for f in &summary.failures {
-        println!("FAIL seed {} ({}) at step {}: {}", f.seed, f.shape, f.step, f.violation);
-        println!("  replay: cargo run --release -p paxos-sim -- seed {} {steps}", f.seed);
+        println!(
+            "FAIL seed {} ({}) at step {}: {}",
+            f.seed, f.shape, f.step, f.violation
+        );
+        println!(
+            "  replay: cargo run --release -p paxos-sim -- seed {} {steps}",
+            f.seed
+        );
     }
     if summary.failures.is_empty() {
         Ok(())
