@@ -1,0 +1,98 @@
+//! The client API: propose a command, get the state machine's result once
+//! it is decided and applied.
+
+use crate::error::Error;
+use crate::messages::Propose;
+use crate::shared::NodeShared;
+use actix::Recipient;
+use paxos_core::{ClientId, Command};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::oneshot;
+
+/// Submits commands and waits for their results.
+///
+/// Each client numbers its commands 1, 2, 3, … and has at most one in
+/// flight; a retry reuses the number, so the cluster applies it at most
+/// once and answers the retry with the first result. Run several clients
+/// for concurrency. A `ClientId` must never be reused by another client,
+/// not even after a restart (the cluster would take its commands for
+/// retries of old ones).
+///
+/// Where a proposal reaches a follower, the follower **forwards** it to the
+/// leader it knows. If it knows none (an election is running), the attempt
+/// fails with [`Error::NotLeader`] carrying the best leader hint, and
+/// `propose` retries after a back-off; it gives up with [`Error::Timeout`]
+/// after `attempts_max` attempts of `timeout` each. It never hangs.
+pub struct Client {
+    id: ClientId,
+    seq: u64,
+    shared: Arc<NodeShared>,
+    proposer: Recipient<Propose>,
+    /// How long one attempt waits for a result.
+    pub timeout: Duration,
+    /// Attempts before giving up.
+    pub attempts_max: u32,
+    /// Wait before retrying after a `NotLeader` answer.
+    pub backoff: Duration,
+}
+
+impl Client {
+    pub(crate) fn new(id: ClientId, shared: Arc<NodeShared>, proposer: Recipient<Propose>) -> Self {
+        Client {
+            id,
+            seq: 0,
+            shared,
+            proposer,
+            timeout: Duration::from_millis(500),
+            attempts_max: 10,
+            backoff: Duration::from_millis(20),
+        }
+    }
+
+    /// This client's id.
+    pub fn id(&self) -> ClientId {
+        self.id
+    }
+
+    /// Proposes `payload` and returns the state machine's result once the
+    /// command is decided and applied.
+    pub async fn propose(&mut self, payload: Vec<u8>) -> Result<Vec<u8>, Error> {
+        self.seq += 1;
+        let command = Command {
+            client: self.id,
+            seq: self.seq,
+            payload,
+        };
+        let mut last = Error::Timeout { attempts: 0 };
+        for attempt in 1..=self.attempts_max {
+            if self.shared.stopped() {
+                return Err(Error::Stopped);
+            }
+            let (tx, rx) = oneshot::channel();
+            self.shared.wait(self.id, self.seq, tx)?;
+            self.shared.metrics.actor_message();
+            if self.proposer.try_send(Propose(command.clone())).is_err() {
+                last = Error::Busy;
+                tokio::time::sleep(self.backoff).await;
+                continue;
+            }
+            match tokio::time::timeout(self.timeout, rx).await {
+                Ok(Ok(Ok(result))) => return Ok(result),
+                Ok(Ok(Err(Error::Stopped))) | Ok(Err(_)) => return Err(Error::Stopped),
+                Ok(Ok(Err(e))) => {
+                    last = e;
+                    tokio::time::sleep(self.backoff).await;
+                }
+                Err(_) => last = Error::Timeout { attempts: attempt },
+            }
+        }
+        self.shared.resolve(self.id, self.seq, Err(Error::Stopped));
+        Err(match last {
+            Error::Timeout { .. } => Error::Timeout {
+                attempts: self.attempts_max,
+            },
+            other => other,
+        })
+    }
+}

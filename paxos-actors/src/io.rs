@@ -1,0 +1,118 @@
+//! Object-safe views of the core's `Transport` and `Storage`, so actors need
+//! no type parameters for them, and the storage thread that keeps blocking
+//! storage off the actors' threads.
+
+use paxos_core::multi::Message;
+use paxos_core::{DurableState, NodeId, Record, Storage, Transport};
+use std::sync::mpsc;
+use std::sync::Arc;
+
+/// Where an actor sends protocol messages. Every [`Transport`] is one.
+pub trait Outbox: Send + Sync {
+    /// Sends best-effort; a failure is message loss and is only logged.
+    fn post(&self, to: NodeId, msg: Message);
+}
+
+impl<T: Transport<Message> + Send + Sync> Outbox for T {
+    fn post(&self, to: NodeId, msg: Message) {
+        if let Err(e) = self.send(to, msg) {
+            tracing::trace!(%to, error = %e, "message lost");
+        }
+    }
+}
+
+/// A role's durable storage. Every [`Storage`] that is `Send` is one.
+pub trait Durable: Send {
+    /// Reads back everything synced.
+    fn load(&mut self) -> Result<DurableState, String>;
+    /// Appends and syncs `records`.
+    fn persist(&mut self, records: &[Record]) -> Result<(), String>;
+    /// Appends without syncing (group commit: one `flush` covers many).
+    fn append(&mut self, records: &[Record]) -> Result<(), String>;
+    /// Syncs everything appended.
+    fn flush(&mut self) -> Result<(), String>;
+    /// Whether calls may block.
+    fn blocks(&self) -> bool;
+}
+
+impl<S: Storage + Send> Durable for S {
+    fn load(&mut self) -> Result<DurableState, String> {
+        Storage::load(self).map_err(|e| e.to_string())
+    }
+    fn persist(&mut self, records: &[Record]) -> Result<(), String> {
+        self.append(records).map_err(|e| e.to_string())?;
+        self.sync().map_err(|e| e.to_string())
+    }
+    fn append(&mut self, records: &[Record]) -> Result<(), String> {
+        Storage::append(self, records).map_err(|e| e.to_string())
+    }
+    fn flush(&mut self) -> Result<(), String> {
+        self.sync().map_err(|e| e.to_string())
+    }
+    fn blocks(&self) -> bool {
+        Storage::blocks(self)
+    }
+}
+
+/// A storage write finished (or failed); called on the storage thread.
+pub type Done = Box<dyn FnOnce(Result<(), String>) + Send>;
+
+struct Job {
+    records: Vec<Record>,
+    done: Done,
+}
+
+/// Runs blocking storage on a thread of its own with group commit: every
+/// job waiting when a sync starts is covered by that one sync.
+pub struct StorageThread {
+    jobs: mpsc::SyncSender<Job>,
+}
+
+/// Most jobs queued for the storage thread before `submit` fails.
+pub const STORAGE_QUEUE_MAX: usize = 4096;
+
+impl StorageThread {
+    /// Starts the thread. It ends when the `StorageThread` is dropped, or
+    /// after the first failure (every later job then fails too).
+    pub fn start(mut storage: Box<dyn Durable>, name: String) -> std::io::Result<Arc<Self>> {
+        let (jobs, rx) = mpsc::sync_channel::<Job>(STORAGE_QUEUE_MAX);
+        std::thread::Builder::new().name(name).spawn(move || {
+            let mut failed: Option<String> = None;
+            while let Ok(first) = rx.recv() {
+                let mut batch = vec![first];
+                while let Ok(more) = rx.try_recv() {
+                    batch.push(more);
+                }
+                let mut result = match &failed {
+                    Some(e) => Err(e.clone()),
+                    None => Ok(()),
+                };
+                for job in &batch {
+                    if result.is_ok() {
+                        result = storage.append(&job.records);
+                    }
+                }
+                if result.is_ok() {
+                    result = storage.flush();
+                }
+                if let Err(e) = &result {
+                    failed = Some(e.clone());
+                }
+                for job in batch {
+                    (job.done)(result.clone());
+                }
+            }
+        })?;
+        Ok(Arc::new(StorageThread { jobs }))
+    }
+
+    /// Queues `records`; `done` runs on the storage thread once they are
+    /// synced (or failed).
+    pub fn submit(&self, records: Vec<Record>, done: Done) {
+        if let Err(mpsc::TrySendError::Full(job) | mpsc::TrySendError::Disconnected(job)) =
+            self.jobs.try_send(Job { records, done })
+        {
+            (job.done)(Err("storage queue full or storage thread gone".into()));
+        }
+    }
+}

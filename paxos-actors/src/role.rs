@@ -1,0 +1,269 @@
+//! One actor type drives any core role. Its handlers only translate: feed
+//! the core, then carry out the `Ready` — persist, then send, then deliver.
+
+use crate::error::Error;
+use crate::io::{Durable, StorageThread};
+use crate::messages::{Decided, GetStatus, Inbound, Propose, ProposerStatus, Subscribe, Synced};
+use crate::shared::NodeShared;
+use actix::prelude::*;
+use paxos_core::multi::{Acceptor, Learner, Message, Proposer, Status};
+use paxos_core::{NodeId, Ready, Slot, Value};
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// A core role the actor can drive.
+pub trait Role: Unpin + Send + 'static {
+    /// For logs.
+    const NAME: &'static str;
+    /// Feeds one protocol message.
+    fn handle(&mut self, from: NodeId, msg: Message, ready: &mut Ready<Message>);
+    /// Feeds one tick.
+    fn tick(&mut self, ready: &mut Ready<Message>);
+}
+
+impl Role for Acceptor {
+    const NAME: &'static str = "acceptor";
+    fn handle(&mut self, from: NodeId, msg: Message, ready: &mut Ready<Message>) {
+        Acceptor::handle(self, from, msg, ready)
+    }
+    fn tick(&mut self, _ready: &mut Ready<Message>) {}
+}
+
+impl Role for Proposer {
+    const NAME: &'static str = "proposer";
+    fn handle(&mut self, from: NodeId, msg: Message, ready: &mut Ready<Message>) {
+        Proposer::handle(self, from, msg, ready)
+    }
+    fn tick(&mut self, ready: &mut Ready<Message>) {
+        Proposer::tick(self, ready)
+    }
+}
+
+impl Role for Learner {
+    const NAME: &'static str = "learner";
+    fn handle(&mut self, from: NodeId, msg: Message, ready: &mut Ready<Message>) {
+        Learner::handle(self, from, msg, ready)
+    }
+    fn tick(&mut self, ready: &mut Ready<Message>) {
+        Learner::tick(self, ready)
+    }
+}
+
+/// Where a role's records go.
+pub enum Persist {
+    /// The role persists nothing (a learner).
+    Nothing,
+    /// Storage that never blocks (in memory): called inline.
+    Inline(Box<dyn Durable>),
+    /// Blocking storage, on its own thread with group commit.
+    Thread(Arc<StorageThread>),
+}
+
+impl Persist {
+    /// Picks inline or threaded by what the storage says of itself.
+    pub fn for_storage(storage: Box<dyn Durable>, name: String) -> std::io::Result<Self> {
+        if storage.blocks() {
+            Ok(Persist::Thread(StorageThread::start(storage, name)?))
+        } else {
+            Ok(Persist::Inline(storage))
+        }
+    }
+}
+
+/// The actor around one core role.
+pub struct RoleActor<R: Role> {
+    role: R,
+    shared: Arc<NodeShared>,
+    persist: Persist,
+    /// Readys waiting for a sync: `Some(ticket)` waits for that ticket,
+    /// `None` only for the Readys ahead of it.
+    waiting: VecDeque<(Option<u64>, Ready<Message>)>,
+    next_ticket: u64,
+    tick: Duration,
+    mailbox_capacity: usize,
+    replica: Option<Recipient<Decided>>,
+    subscribers: Vec<mpsc::Sender<Vec<(Slot, Value)>>>,
+    buf: Ready<Message>,
+}
+
+impl<R: Role> RoleActor<R> {
+    pub(crate) fn new(
+        role: R,
+        shared: Arc<NodeShared>,
+        persist: Persist,
+        tick: Duration,
+        mailbox_capacity: usize,
+    ) -> Self {
+        RoleActor {
+            role,
+            shared,
+            persist,
+            waiting: VecDeque::new(),
+            next_ticket: 0,
+            tick,
+            mailbox_capacity,
+            replica: None,
+            subscribers: Vec::new(),
+            buf: Ready::new(),
+        }
+    }
+
+    pub(crate) fn with_replica(mut self, replica: Recipient<Decided>) -> Self {
+        self.replica = Some(replica);
+        self
+    }
+
+    /// Carries out what the role just produced.
+    fn process(&mut self, ctx: &mut Context<Self>) {
+        if self.buf.is_empty() {
+            return;
+        }
+        let mut ready = std::mem::take(&mut self.buf);
+        if ready.persist.is_empty() && self.waiting.is_empty() {
+            return self.finish(ready);
+        }
+        match &mut self.persist {
+            Persist::Inline(storage) => match storage.persist(&ready.persist) {
+                Ok(()) => {
+                    ready.persist.clear();
+                    self.finish(ready)
+                }
+                Err(e) => self.fail(e, ctx),
+            },
+            Persist::Thread(thread) => {
+                if ready.persist.is_empty() {
+                    self.waiting.push_back((None, ready));
+                    return;
+                }
+                let ticket = self.next_ticket;
+                self.next_ticket += 1;
+                let records = std::mem::take(&mut ready.persist);
+                let me = ctx.address();
+                let metrics = self.shared.metrics.clone();
+                thread.submit(
+                    records,
+                    Box::new(move |result| {
+                        metrics.actor_message();
+                        me.do_send(Synced { ticket, result });
+                    }),
+                );
+                self.waiting.push_back((Some(ticket), ready));
+            }
+            Persist::Nothing => self.fail(
+                format!("{} has records to persist but no storage", R::NAME),
+                ctx,
+            ),
+        }
+    }
+
+    /// Sends, then delivers: everything this Ready reports is durable.
+    fn finish(&mut self, ready: Ready<Message>) {
+        let Ready {
+            messages,
+            decided,
+            dropped,
+            ..
+        } = ready;
+        for (to, msg) in messages {
+            self.shared.outbox.post(to, msg);
+        }
+        if !decided.is_empty() {
+            self.subscribers
+                .retain(|s| s.try_send(decided.clone()).is_ok());
+            if let Some(replica) = &self.replica {
+                self.shared.metrics.actor_message();
+                replica.do_send(Decided(decided));
+            }
+        }
+        if !dropped.is_empty() {
+            self.shared.reject(&dropped);
+        }
+    }
+
+    /// Storage failed: stop rather than reply without durability.
+    fn fail(&mut self, reason: String, ctx: &mut Context<Self>) {
+        tracing::error!(node = %self.shared.id, role = R::NAME, %reason, "storage failed; stopping node");
+        self.waiting.clear();
+        self.shared.stop();
+        ctx.stop();
+    }
+}
+
+impl<R: Role> Actor for RoleActor<R> {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        ctx.set_mailbox_capacity(self.mailbox_capacity);
+        if !self.tick.is_zero() {
+            ctx.run_interval(self.tick, |act, ctx| {
+                if act.shared.stopped() {
+                    return ctx.stop();
+                }
+                act.role.tick(&mut act.buf);
+                act.process(ctx);
+            });
+        }
+    }
+}
+
+impl<R: Role> Handler<Inbound> for RoleActor<R> {
+    type Result = ();
+    fn handle(&mut self, m: Inbound, ctx: &mut Context<Self>) {
+        if self.shared.stopped() {
+            return ctx.stop();
+        }
+        self.role.handle(m.from, m.msg, &mut self.buf);
+        self.process(ctx);
+    }
+}
+
+impl<R: Role> Handler<Synced> for RoleActor<R> {
+    type Result = ();
+    fn handle(&mut self, m: Synced, ctx: &mut Context<Self>) {
+        if let Err(e) = m.result {
+            return self.fail(e, ctx);
+        }
+        while let Some((ticket, _)) = self.waiting.front() {
+            if ticket.is_some_and(|t| t > m.ticket) {
+                break;
+            }
+            if let Some((_, ready)) = self.waiting.pop_front() {
+                self.finish(ready);
+            }
+        }
+    }
+}
+
+impl Handler<Propose> for RoleActor<Proposer> {
+    type Result = ();
+    fn handle(&mut self, m: Propose, ctx: &mut Context<Self>) {
+        self.role.propose(m.0, &mut self.buf);
+        let leader = match self.role.status() {
+            Status::Leader { .. } => Some(self.shared.id),
+            Status::Follower { leader } => leader,
+            Status::Candidate { .. } => None,
+        };
+        self.shared.set_leader_hint(leader);
+        self.process(ctx);
+    }
+}
+
+impl Handler<GetStatus> for RoleActor<Proposer> {
+    type Result = ProposerStatus;
+    fn handle(&mut self, _: GetStatus, _: &mut Context<Self>) -> ProposerStatus {
+        ProposerStatus {
+            status: self.role.status(),
+            commit: self.role.commit(),
+        }
+    }
+}
+
+impl Handler<Subscribe> for RoleActor<Learner> {
+    type Result = Result<(), Error>;
+    fn handle(&mut self, m: Subscribe, _: &mut Context<Self>) -> Result<(), Error> {
+        self.subscribers.push(m.0);
+        Ok(())
+    }
+}
