@@ -164,23 +164,36 @@ impl Proposer {
     /// to the leader it knows, or returns it in `ready.dropped` if it knows
     /// none or its queue is full.
     pub fn propose(&mut self, command: Command, ready: &mut Ready<Message>) {
+        self.propose_batch(std::iter::once(command), ready);
+    }
+
+    /// Submits many commands at once: a leader queues them all before it
+    /// sends, so they share `Accept` messages; a follower forwards them in
+    /// one message. Otherwise as [`Proposer::propose`].
+    pub fn propose_batch(
+        &mut self,
+        commands: impl IntoIterator<Item = Command>,
+        ready: &mut Ready<Message>,
+    ) {
         match &self.role {
             Role::Follower {
                 leader: Some((l, _)),
             } if *l != self.id => {
-                let forward = Message::Forward {
-                    commands: vec![command],
-                };
-                ready.messages.push((*l, forward));
-            }
-            Role::Follower { .. } => ready.dropped.push(command),
-            Role::Candidate { .. } | Role::Leader { .. } => {
-                if self.queue.len() >= self.config.queue_max {
-                    ready.dropped.push(command);
-                } else {
-                    self.queue.push_back(command);
-                    self.flush(ready);
+                let commands: Vec<Command> = commands.into_iter().collect();
+                if !commands.is_empty() {
+                    ready.messages.push((*l, Message::Forward { commands }));
                 }
+            }
+            Role::Follower { .. } => ready.dropped.extend(commands),
+            Role::Candidate { .. } | Role::Leader { .. } => {
+                for command in commands {
+                    if self.queue.len() >= self.config.queue_max {
+                        ready.dropped.push(command);
+                    } else {
+                        self.queue.push_back(command);
+                    }
+                }
+                self.flush(ready);
             }
         }
     }
@@ -215,12 +228,10 @@ impl Proposer {
             Message::Forward { commands } => {
                 // Only one hop: a follower that gets a forward drops it
                 // rather than bounce it between two stale nodes.
-                for command in commands {
-                    if matches!(self.role, Role::Follower { .. }) {
-                        ready.dropped.push(command);
-                    } else {
-                        self.propose(command, ready);
-                    }
+                if matches!(self.role, Role::Follower { .. }) {
+                    ready.dropped.extend(commands);
+                } else {
+                    self.propose_batch(commands, ready);
                 }
             }
             Message::Prepare { .. } | Message::Accept { .. } => {}
@@ -319,9 +330,7 @@ impl Proposer {
         self.role = Role::Follower { leader };
         self.reset_election_timer();
         let queued: Vec<Command> = self.queue.drain(..).collect();
-        for command in queued {
-            self.propose(command, ready);
-        }
+        self.propose_batch(queued, ready);
     }
 
     fn on_nack(&mut self, ballot: Ballot, promised: Ballot, ready: &mut Ready<Message>) {

@@ -1339,3 +1339,41 @@ fn followers_replace_a_leader_that_is_cut_off_from_the_acceptors() {
         cluster.proposer(P5).status()
     );
 }
+
+#[test]
+fn leader_sends_commands_proposed_together_in_one_accept_per_acceptor() {
+    let config = config();
+    let mut p = proposer(P4, &config);
+    let ballot = elect_by_hand(&mut p, &config);
+    let mut ready = Ready::new();
+    p.propose_batch((1..=10).map(|seq| cmd(1, seq)), &mut ready);
+    let sent = accepts(&ready.messages);
+    assert_eq!(sent.len(), 3, "one Accept per acceptor: {sent:?}");
+    for (_, bal, entries) in &sent {
+        assert_eq!(*bal, ballot);
+        let seqs: Vec<Value> = entries.iter().map(|(_, v)| v.clone()).collect();
+        assert_eq!(
+            seqs,
+            (1..=10)
+                .map(|s| Value::Command(cmd(1, s)))
+                .collect::<Vec<_>>()
+        );
+    }
+}
+
+#[test]
+fn follower_forwards_commands_proposed_together_in_one_message() {
+    let config = config();
+    let mut p = proposer(P4, &config);
+    let hb = Message::Heartbeat {
+        ballot: b(3, P5),
+        commit: Slot(0),
+    };
+    let _ = handle_proposer(&mut p, P5, hb);
+    let mut ready = Ready::new();
+    p.propose_batch((1..=5).map(|seq| cmd(2, seq)), &mut ready);
+    assert_eq!(ready.messages.len(), 1);
+    assert!(
+        matches!(&ready.messages[0], (to, Message::Forward { commands }) if *to == P5 && commands.len() == 5)
+    );
+}
