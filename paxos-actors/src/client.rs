@@ -2,9 +2,8 @@
 //! it is decided and applied.
 
 use crate::error::Error;
-use crate::messages::Propose;
 use crate::shared::NodeShared;
-use actix::Recipient;
+use crate::submit::SubmitQueue;
 use paxos_core::{ClientId, Command};
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,7 +27,8 @@ pub struct Client {
     id: ClientId,
     seq: u64,
     shared: Arc<NodeShared>,
-    proposer: Recipient<Propose>,
+    proposer: Arc<SubmitQueue>,
+    retries: u64,
     /// How long one attempt waits for a result.
     pub timeout: Duration,
     /// Attempts before giving up.
@@ -38,12 +38,13 @@ pub struct Client {
 }
 
 impl Client {
-    pub(crate) fn new(id: ClientId, shared: Arc<NodeShared>, proposer: Recipient<Propose>) -> Self {
+    pub(crate) fn new(id: ClientId, shared: Arc<NodeShared>, proposer: Arc<SubmitQueue>) -> Self {
         Client {
             id,
             seq: 0,
             shared,
             proposer,
+            retries: 0,
             timeout: Duration::from_millis(500),
             attempts_max: 10,
             backoff: Duration::from_millis(20),
@@ -53,6 +54,11 @@ impl Client {
     /// This client's id.
     pub fn id(&self) -> ClientId {
         self.id
+    }
+
+    /// Attempts beyond the first, over all commands so far.
+    pub fn retries(&self) -> u64 {
+        self.retries
     }
 
     /// Proposes `payload` and returns the state machine's result once the
@@ -69,11 +75,13 @@ impl Client {
             if self.shared.stopped() {
                 return Err(Error::Stopped);
             }
+            if attempt > 1 {
+                self.retries += 1;
+            }
             let (tx, rx) = oneshot::channel();
             self.shared.wait(self.id, self.seq, tx)?;
-            self.shared.metrics.actor_message();
-            if self.proposer.try_send(Propose(command.clone())).is_err() {
-                last = Error::Busy;
+            if let Err(e) = self.proposer.submit(command.clone()) {
+                last = e;
                 tokio::time::sleep(self.backoff).await;
                 continue;
             }

@@ -40,19 +40,22 @@
 mod client;
 mod error;
 mod io;
+pub mod kv;
 mod messages;
 mod metrics;
 mod node;
 mod replica;
 mod role;
 mod shared;
+mod submit;
 
 pub use client::Client;
 pub use error::Error;
 pub use io::{Durable, Outbox, StorageThread, STORAGE_QUEUE_MAX};
-pub use messages::{Decided, GetStatus, Inbound, Propose, ProposerStatus, Subscribe};
+pub use messages::{Decided, GetStatus, Inbound, ProposerStatus, Subscribe};
 pub use metrics::Metrics;
 pub use node::{Node, NodeBuilder, NodeConfig, Roles};
 pub use replica::{Read, ReplicaActor};
 pub use role::{Persist, Role, RoleActor};
 pub use shared::WAITERS_MAX;
+pub use submit::SUBMIT_QUEUE_MAX;

@@ -3,7 +3,7 @@
 use crate::error::Error;
 use actix::prelude::*;
 use paxos_core::multi::{Message as Wire, Status};
-use paxos_core::{Command, NodeId, Slot, Value};
+use paxos_core::{NodeId, Slot, Value};
 
 /// A protocol message that arrived from `from`.
 #[derive(Message)]
@@ -14,11 +14,6 @@ pub struct Inbound {
     /// The message.
     pub msg: Wire,
 }
-
-/// A client command for the proposer.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Propose(pub Command);
 
 /// Decided entries, in slot order, from a learner to its replica.
 #[derive(Message)]

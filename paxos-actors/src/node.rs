@@ -9,6 +9,7 @@ use crate::metrics::Metrics;
 use crate::replica::{Read, ReplicaActor};
 use crate::role::{Persist, RoleActor};
 use crate::shared::NodeShared;
+use crate::submit::SubmitQueue;
 use actix::prelude::*;
 use paxos_core::multi::{self, Acceptor, Learner, Message, Proposer};
 use paxos_core::{ClientId, DurableState, Inbox, NodeId, Slot, StateMachine, Value};
@@ -247,14 +248,18 @@ impl<SM: StateMachine + Send + Unpin + 'static> NodeBuilder<SM> {
             let mut storage = proposer_storage.ok_or(missing("proposer storage"))?;
             let state = load(&mut storage)?;
             let role = Proposer::restore(id, cluster, &state, config.seed);
+            let queue = SubmitQueue::new(shared.metrics.clone());
             let actor = RoleActor::new(
                 role,
                 shared.clone(),
                 persist(storage, "proposer")?,
                 tick,
                 cap,
-            );
-            proposer = Some(Self::spawn(&arbiter, actor));
+            )
+            .with_submit_queue(queue.clone());
+            let addr = Self::spawn(&arbiter, actor);
+            queue.connect(addr.clone().recipient());
+            proposer = Some((addr, queue));
         }
         let mut acceptor = None;
         if config.roles.acceptor {
@@ -273,7 +278,7 @@ impl<SM: StateMachine + Send + Unpin + 'static> NodeBuilder<SM> {
         }
         let inbox = Arc::new(NodeInbox {
             shared: shared.clone(),
-            proposer: proposer.clone().map(Addr::recipient),
+            proposer: proposer.clone().map(|(a, _)| a.recipient()),
             acceptor: acceptor.clone().map(Addr::recipient),
             learner: learner.clone().map(Addr::recipient),
         });
@@ -330,7 +335,7 @@ impl Inbox<Message> for NodeInbox {
 pub struct Node<SM: StateMachine + Unpin + 'static> {
     id: NodeId,
     shared: Arc<NodeShared>,
-    proposer: Option<Addr<RoleActor<Proposer>>>,
+    proposer: Option<(Addr<RoleActor<Proposer>>, Arc<SubmitQueue>)>,
     learner: Option<Addr<RoleActor<Learner>>>,
     replica: Option<Addr<ReplicaActor<SM>>>,
     inbox: Arc<NodeInbox>,
@@ -361,7 +366,7 @@ impl<SM: StateMachine + Send + Unpin + 'static> Node<SM> {
         proposer_node: &Node<P>,
         id: ClientId,
     ) -> Result<Client, Error> {
-        let proposer = proposer_node.proposer.clone().ok_or(Error::MissingRole {
+        let (_, queue) = proposer_node.proposer.clone().ok_or(Error::MissingRole {
             node: proposer_node.id,
             role: "proposer",
         })?;
@@ -371,12 +376,13 @@ impl<SM: StateMachine + Send + Unpin + 'static> Node<SM> {
                 role: "learner",
             });
         }
-        Ok(Client::new(id, self.shared.clone(), proposer.recipient()))
+        Ok(Client::new(id, self.shared.clone(), queue))
     }
 
     /// The proposer's leadership state and commit point.
     pub async fn status(&self) -> Result<ProposerStatus, Error> {
-        let p = self.proposer.as_ref().ok_or(Error::MissingRole {
+        self.check_running()?;
+        let (p, _) = self.proposer.as_ref().ok_or(Error::MissingRole {
             node: self.id,
             role: "proposer",
         })?;
@@ -390,6 +396,7 @@ impl<SM: StateMachine + Send + Unpin + 'static> Node<SM> {
         &self,
         capacity: usize,
     ) -> Result<mpsc::Receiver<Vec<(Slot, Value)>>, Error> {
+        self.check_running()?;
         let l = self.learner.as_ref().ok_or(Error::MissingRole {
             node: self.id,
             role: "learner",
@@ -404,6 +411,7 @@ impl<SM: StateMachine + Send + Unpin + 'static> Node<SM> {
         &self,
         f: impl FnOnce(&SM) -> T + Send + 'static,
     ) -> Result<T, Error> {
+        self.check_running()?;
         let r = self.replica.as_ref().ok_or(Error::MissingRole {
             node: self.id,
             role: "learner",
@@ -419,6 +427,19 @@ impl<SM: StateMachine + Send + Unpin + 'static> Node<SM> {
     /// builder over the same storage.
     pub fn stop(&self) {
         self.shared.stop();
+    }
+
+    /// Whether the node stopped (by [`Node::stop`] or a storage failure).
+    pub fn is_stopped(&self) -> bool {
+        self.shared.stopped()
+    }
+
+    fn check_running(&self) -> Result<(), Error> {
+        if self.shared.stopped() {
+            Err(Error::Stopped)
+        } else {
+            Ok(())
+        }
     }
 
     /// Counters shared with this node.

@@ -35,7 +35,9 @@ impl<SM: StateMachine + Unpin + 'static> Actor for ReplicaActor<SM> {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        ctx.set_mailbox_capacity(usize::MAX >> 1);
+        // Learners send with `do_send`, which the capacity does not limit:
+        // the learner's own bounded mailbox is the back-pressure point.
+        ctx.set_mailbox_capacity(1 << 16);
     }
 }
 
@@ -43,6 +45,7 @@ impl<SM: StateMachine + Unpin + 'static> Handler<Decided> for ReplicaActor<SM> {
     type Result = ();
     fn handle(&mut self, m: Decided, _: &mut Context<Self>) {
         let mut applied = 0;
+        let mut results = Vec::new();
         for (slot, value) in m.0 {
             match self.replica.apply(slot, &value) {
                 Outcome::Applied {
@@ -56,11 +59,12 @@ impl<SM: StateMachine + Unpin + 'static> Handler<Decided> for ReplicaActor<SM> {
                     result,
                 } => {
                     applied += 1;
-                    self.shared.resolve(client, seq, Ok(result));
+                    results.push((client, seq, result));
                 }
                 Outcome::Noop | Outcome::Stale { .. } => {}
             }
         }
+        self.shared.resolve_many(results);
         self.shared.metrics.applied(applied);
     }
 }

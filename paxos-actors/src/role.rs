@@ -3,8 +3,9 @@
 
 use crate::error::Error;
 use crate::io::{Durable, StorageThread};
-use crate::messages::{Decided, GetStatus, Inbound, Propose, ProposerStatus, Subscribe, Synced};
+use crate::messages::{Decided, GetStatus, Inbound, ProposerStatus, Subscribe, Synced};
 use crate::shared::NodeShared;
+use crate::submit::{Drain, SubmitQueue};
 use actix::prelude::*;
 use paxos_core::multi::{Acceptor, Learner, Message, Proposer, Status};
 use paxos_core::{NodeId, Ready, Slot, Value};
@@ -85,6 +86,7 @@ pub struct RoleActor<R: Role> {
     mailbox_capacity: usize,
     replica: Option<Recipient<Decided>>,
     subscribers: Vec<mpsc::Sender<Vec<(Slot, Value)>>>,
+    submit: Option<Arc<SubmitQueue>>,
     buf: Ready<Message>,
 }
 
@@ -106,8 +108,14 @@ impl<R: Role> RoleActor<R> {
             mailbox_capacity,
             replica: None,
             subscribers: Vec::new(),
+            submit: None,
             buf: Ready::new(),
         }
+    }
+
+    pub(crate) fn with_submit_queue(mut self, queue: Arc<SubmitQueue>) -> Self {
+        self.submit = Some(queue);
+        self
     }
 
     pub(crate) fn with_replica(mut self, replica: Recipient<Decided>) -> Self {
@@ -236,10 +244,16 @@ impl<R: Role> Handler<Synced> for RoleActor<R> {
     }
 }
 
-impl Handler<Propose> for RoleActor<Proposer> {
+impl Handler<Drain> for RoleActor<Proposer> {
     type Result = ();
-    fn handle(&mut self, m: Propose, ctx: &mut Context<Self>) {
-        self.role.propose(m.0, &mut self.buf);
+    fn handle(&mut self, _: Drain, ctx: &mut Context<Self>) {
+        let Some(queue) = self.submit.clone() else {
+            return;
+        };
+        if self.shared.stopped() {
+            return ctx.stop();
+        }
+        self.role.propose_batch(queue.take(), &mut self.buf);
         let leader = match self.role.status() {
             Status::Leader { .. } => Some(self.shared.id),
             Status::Follower { leader } => leader,

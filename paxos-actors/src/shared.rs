@@ -86,6 +86,24 @@ impl NodeShared {
         }
     }
 
+    /// Resolves every client waiting for one of `results`, under one lock.
+    pub fn resolve_many(&self, results: Vec<(ClientId, u64, Vec<u8>)>) {
+        if results.is_empty() {
+            return;
+        }
+        let mut ready = Vec::with_capacity(results.len());
+        if let Ok(mut w) = self.waiters.lock() {
+            for (client, seq, result) in results {
+                if let Some(tx) = w.remove(&(client, seq)) {
+                    ready.push((tx, result));
+                }
+            }
+        }
+        for (tx, result) in ready {
+            let _ = tx.send(Ok(result));
+        }
+    }
+
     /// Tells clients of commands the proposer gave up on to go elsewhere.
     pub fn reject(&self, dropped: &[Command]) {
         let leader = self.leader_hint();

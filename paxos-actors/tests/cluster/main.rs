@@ -1,0 +1,282 @@
+//! Clusters of actix actors over the fault-injecting in-memory transport.
+//!
+//! Goal: show the actor layer keeps the core's guarantees in a live system:
+//! commands commit under loss, duplication and reordering; a crashed leader
+//! is replaced; a minority partition cannot commit; learners end with
+//! identical logs; retried commands apply once; role-separated and flexible
+//! layouts work. Method: a `KvStore` service, clients that await results,
+//! learner logs read from each learner's subscription. No test sleeps to
+//! synchronize: each waits for a client result or a learner log to reach a
+//! length, under a deadline that only bounds failure. Seeds of the network's
+//! fault plan are printed.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod harness;
+
+use harness::{incr, set, Layout, TestCluster};
+use paxos_actors::{Error, NodeBuilder, NodeConfig, Roles};
+use paxos_core::{multi, NodeId, QuorumSystem};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Several clients each increment their own counter `per_client` times;
+/// every result must be the next integer (exactly once, in order).
+async fn counters(cluster: &mut TestCluster, nodes: &[NodeId], per_client: u64) {
+    let mut tasks = Vec::new();
+    for (i, node) in nodes.iter().enumerate() {
+        let mut client = cluster.client(*node);
+        let key = format!("counter-{i}");
+        tasks.push(actix::spawn(async move {
+            for n in 1..=per_client {
+                let got = client.propose(incr(&key)).await;
+                assert_eq!(got, Ok(n.to_string().into_bytes()), "{key} step {n}");
+            }
+            client.retries()
+        }));
+    }
+    for t in tasks {
+        t.await.expect("client task");
+    }
+}
+
+async fn commit_under_faults(n: u64, seed: u64) {
+    let mut cluster = TestCluster::start(Layout::colocated(n), seed).await;
+    cluster.faults(0.2, 0.1, 3);
+    let nodes: Vec<NodeId> = cluster.ids();
+    counters(&mut cluster, &nodes, 15).await;
+    cluster.no_faults();
+    cluster
+        .logs_agree(15 * n as usize)
+        .await
+        .expect("logs agree");
+    let stats = cluster.net.stats();
+    assert!(stats.dropped > 0 && stats.duplicated > 0, "{stats:?}");
+    let (count, digest) = cluster.applied(nodes[0]).await;
+    for id in &nodes[1..] {
+        assert_eq!(cluster.applied(*id).await, (count, digest), "replica {id}");
+    }
+}
+
+#[actix_rt::test]
+async fn three_nodes_commit_under_loss_duplication_and_reordering() {
+    commit_under_faults(3, 0x3001).await;
+}
+
+#[actix_rt::test]
+async fn five_nodes_commit_under_loss_duplication_and_reordering() {
+    commit_under_faults(5, 0x5001).await;
+}
+
+#[actix_rt::test]
+async fn a_new_leader_commits_after_the_leader_crashes_and_the_old_one_catches_up() {
+    let mut cluster = TestCluster::start(Layout::colocated(3), 0x1ead).await;
+    let mut c = cluster.client(NodeId(1));
+    assert_eq!(c.propose(set("k", "before")).await, Ok(b"OK".to_vec()));
+    let old = cluster.leader().await.expect("a leader after a commit");
+    cluster.crash(old);
+    let other = cluster.ids().into_iter().find(|id| *id != old).unwrap();
+    let mut c = cluster.client(other);
+    assert_eq!(c.propose(set("k", "after")).await, Ok(b"OK".to_vec()));
+    let new = cluster.leader().await.expect("a new leader");
+    assert_ne!(new, old);
+    cluster.boot(old).await.expect("restart");
+    let len = cluster.logs_agree(2).await.expect("logs agree");
+    cluster
+        .log(old)
+        .wait_len(len)
+        .await
+        .expect("old leader catches up");
+    assert_eq!(cluster.read(old, b"k").await, Some(b"after".to_vec()));
+}
+
+#[actix_rt::test]
+async fn a_minority_partition_cannot_commit_while_the_majority_goes_on() {
+    let mut cluster = TestCluster::start(Layout::colocated(5), 0x9a27).await;
+    let mut warm = cluster.client(NodeId(1));
+    assert_eq!(warm.propose(incr("n")).await, Ok(b"1".to_vec()));
+    cluster
+        .logs_agree(1)
+        .await
+        .expect("warm-up learned everywhere");
+    let (minority, majority) = ([NodeId(1), NodeId(2)], [NodeId(3), NodeId(4), NodeId(5)]);
+    cluster.net.partition(&[&minority, &majority]);
+    let before: BTreeMap<NodeId, usize> = minority
+        .iter()
+        .map(|id| (*id, cluster.log(*id).len()))
+        .collect();
+
+    let mut stuck = cluster.client(NodeId(1));
+    stuck.timeout = Duration::from_millis(50);
+    stuck.attempts_max = 4;
+    let err = stuck.propose(set("minority", "x")).await;
+    assert!(
+        matches!(err, Err(Error::Timeout { .. } | Error::NotLeader { .. })),
+        "a minority must not commit: {err:?}"
+    );
+    let mut live = cluster.client(NodeId(4));
+    for n in 2..=6 {
+        assert_eq!(
+            live.propose(incr("n")).await,
+            Ok(n.to_string().into_bytes())
+        );
+    }
+    for id in minority {
+        assert_eq!(
+            cluster.log(id).len(),
+            before[&id],
+            "minority learner {id} learned nothing"
+        );
+    }
+    cluster.net.heal();
+    let mut after = cluster.client(NodeId(2));
+    assert_eq!(after.propose(incr("n")).await, Ok(b"7".to_vec()));
+    cluster
+        .logs_agree(7)
+        .await
+        .expect("identical logs after healing");
+    for id in cluster.ids() {
+        assert_eq!(
+            cluster.read(id, b"n").await,
+            Some(b"7".to_vec()),
+            "node {id}"
+        );
+    }
+}
+
+#[actix_rt::test]
+async fn retried_commands_are_applied_exactly_once() {
+    let mut cluster = TestCluster::start(Layout::colocated(3), 0x0dd).await;
+    // Slow, lossy, duplicating links and an impatient client: many retries
+    // of the same (client, seq) reach the leader, some after the original
+    // was chosen.
+    cluster.faults(0.3, 0.3, 8);
+    let mut c = cluster.client(NodeId(2));
+    c.timeout = Duration::from_millis(4);
+    c.attempts_max = 1000;
+    c.backoff = Duration::ZERO;
+    for n in 1..=20u64 {
+        assert_eq!(
+            c.propose(incr("once")).await,
+            Ok(n.to_string().into_bytes())
+        );
+    }
+    assert!(c.retries() > 0, "the test must provoke retries");
+    println!("retries: {}", c.retries());
+    cluster.no_faults();
+    cluster.logs_agree(20).await.expect("logs agree");
+    for id in cluster.ids() {
+        assert_eq!(
+            cluster.read(id, b"once").await,
+            Some(b"20".to_vec()),
+            "node {id}"
+        );
+    }
+}
+
+#[actix_rt::test]
+async fn a_role_separated_layout_commits_and_survives_losing_an_acceptor() {
+    // 2 proposers, 3 acceptors, 2 learners: seven nodes, each its own actor
+    // set on its own arbiter (thread).
+    let roles: BTreeMap<NodeId, Roles> = [
+        (1, Roles::PROPOSER),
+        (2, Roles::PROPOSER),
+        (3, Roles::ACCEPTOR),
+        (4, Roles::ACCEPTOR),
+        (5, Roles::ACCEPTOR),
+        (6, Roles::LEARNER),
+        (7, Roles::LEARNER),
+    ]
+    .into_iter()
+    .map(|(id, r)| (NodeId(id), r))
+    .collect();
+    let quorum = QuorumSystem::majority([3, 4, 5].map(NodeId)).unwrap();
+    let layout = Layout {
+        roles,
+        quorum,
+        own_arbiters: true,
+    };
+    let mut cluster = TestCluster::start(layout, 0x5e9).await;
+    let mut a = cluster.client_via(NodeId(6), NodeId(1));
+    let mut b = cluster.client_via(NodeId(7), NodeId(2));
+    for n in 1..=5u64 {
+        assert_eq!(
+            a.propose(incr("x")).await,
+            Ok((2 * n - 1).to_string().into_bytes())
+        );
+        assert_eq!(
+            b.propose(incr("x")).await,
+            Ok((2 * n).to_string().into_bytes())
+        );
+    }
+    cluster.crash(NodeId(3));
+    assert_eq!(a.propose(incr("x")).await, Ok(b"11".to_vec()));
+    cluster.logs_agree(11).await.expect("both learners agree");
+}
+
+#[actix_rt::test]
+async fn flexible_quorums_commit_with_a_node_down() {
+    // q1 = 4, q2 = 2 over five acceptors: Phase 2 needs only two votes.
+    let mut layout = Layout::colocated(5);
+    layout.quorum = QuorumSystem::flexible((1..=5).map(NodeId), 4, 2).unwrap();
+    let mut cluster = TestCluster::start(layout, 0xf1e).await;
+    let mut c = cluster.client(NodeId(5));
+    assert_eq!(c.propose(incr("f")).await, Ok(b"1".to_vec()));
+    let leader = cluster.leader().await.expect("leader");
+    let down = cluster.ids().into_iter().find(|id| *id != leader).unwrap();
+    cluster.crash(down);
+    let mut c = cluster.client(leader);
+    for n in 2..=5u64 {
+        assert_eq!(c.propose(incr("f")).await, Ok(n.to_string().into_bytes()));
+    }
+    cluster.logs_agree(5).await.expect("logs agree");
+}
+
+#[actix_rt::test]
+async fn a_node_whose_acceptor_storage_fails_stops_and_the_rest_go_on() {
+    let mut cluster = TestCluster::start(Layout::colocated(3), 0x5707).await;
+    let mut c = cluster.client(NodeId(1));
+    assert_eq!(c.propose(incr("s")).await, Ok(b"1".to_vec()));
+    let (acceptor, _) = cluster.storage(NodeId(3));
+    acceptor.fail_on_write(1);
+    let mut c3 = cluster.client(NodeId(3));
+    c3.timeout = Duration::from_millis(50);
+    c3.attempts_max = 3;
+    for n in 2..=4u64 {
+        assert_eq!(c.propose(incr("s")).await, Ok(n.to_string().into_bytes()));
+    }
+    assert_eq!(c3.propose(incr("s")).await, Err(Error::Stopped));
+    assert!(matches!(
+        cluster.node(NodeId(3)).status().await,
+        Err(Error::Stopped)
+    ));
+}
+
+#[actix_rt::test]
+async fn bad_configurations_and_missing_pieces_are_typed_errors() {
+    let ids = [NodeId(1), NodeId(2), NodeId(3)];
+    let mut cluster_cfg = multi::Config::new(
+        QuorumSystem::majority(ids).unwrap(),
+        ids.to_vec(),
+        ids.to_vec(),
+    );
+    cluster_cfg.batch_max = 0;
+    let start = |config: NodeConfig| {
+        NodeBuilder::<paxos_actors::kv::KvStore>::new(config)
+            .transport(transport_mem::MemNetwork::new(1, 8).transport(NodeId(1)))
+            .start()
+            .err()
+    };
+    let bad = start(NodeConfig::new(NodeId(1), Roles::ALL, cluster_cfg.clone()));
+    assert!(matches!(bad, Some(Error::Config(_))), "{bad:?}");
+    cluster_cfg.batch_max = 64;
+    // Node 1 hosts an acceptor but no storage was given.
+    let missing = start(NodeConfig::new(NodeId(1), Roles::ALL, cluster_cfg.clone()));
+    assert!(
+        matches!(missing, Some(Error::MissingRole { .. })),
+        "{missing:?}"
+    );
+    // Node 9 is not listed in the cluster.
+    let stranger = start(NodeConfig::new(NodeId(9), Roles::ACCEPTOR, cluster_cfg));
+    assert!(matches!(stranger, Some(Error::Config(_))), "{stranger:?}");
+}
