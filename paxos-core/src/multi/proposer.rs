@@ -466,22 +466,25 @@ impl Proposer {
         ready.broadcast(self.audience(), &hb);
     }
 
-    /// When nothing is in flight, an empty Accept asks every acceptor to
-    /// confirm this ballot, which keeps check-quorum fed on an idle leader.
+    /// An empty Accept asks each acceptor not heard from since the last
+    /// heartbeat to confirm this ballot: it keeps check-quorum fed when the
+    /// leader is idle, or when lost messages stall its pipeline.
     fn probe(&mut self, ready: &mut Ready<Message>) {
-        let Role::Leader {
-            ballot, inflight, ..
-        } = &self.role
-        else {
+        let Role::Leader { ballot, heard, .. } = &self.role else {
             return;
         };
-        if inflight.is_empty() {
-            let probe = Message::Accept {
-                ballot: *ballot,
-                entries: Vec::new(),
-            };
-            ready.broadcast(self.acceptors(), &probe);
-        }
+        let since = self.now.saturating_sub(self.config.heartbeat_interval);
+        let quiet: Vec<NodeId> = self
+            .config
+            .quorum
+            .acceptors()
+            .filter(|a| heard.get(a).is_none_or(|t| *t < since))
+            .collect();
+        let probe = Message::Accept {
+            ballot: *ballot,
+            entries: Vec::new(),
+        };
+        ready.broadcast(quiet, &probe);
     }
 
     /// Sends queued commands while fewer than `pipeline_max` batches are in flight.

@@ -1,0 +1,184 @@
+//! Shared pieces of the example programs: an in-process cluster of
+//! [`KvStore`] replicas over `transport-mem` with in-memory storage.
+
+use paxos_actors::kv::KvStore;
+use paxos_actors::{Client, Error, Metrics, Node, NodeBuilder, NodeConfig, Roles};
+use paxos_core::multi::{self, Message, Status};
+use paxos_core::{Ballot, ClientId, MemStorage, NodeId, QuorumSystem, Slot};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+use transport_mem::MemNetwork;
+
+/// One node's view, for display.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NodeView {
+    /// The node.
+    pub id: NodeId,
+    /// Whether it runs.
+    pub up: bool,
+    /// Follower, candidate or leader.
+    pub status: Option<Status>,
+    /// Its proposer's commit point.
+    pub commit: Slot,
+}
+
+/// `n` nodes with every role, over one in-memory network.
+pub struct MemCluster {
+    /// The network; change its fault plan at will.
+    pub net: MemNetwork<Message>,
+    config: multi::Config,
+    tick: Duration,
+    nodes: BTreeMap<NodeId, Node<KvStore>>,
+    /// Storage per node, kept across crashes (in memory it is always synced).
+    storage: BTreeMap<NodeId, (MemStorage, MemStorage)>,
+    arbiters: BTreeMap<NodeId, actix::Arbiter>,
+    metrics: Arc<Metrics>,
+    next_client: u64,
+    restarts: u64,
+}
+
+impl MemCluster {
+    /// Starts `n` nodes; with `own_arbiters` each runs on its own thread.
+    /// `config` adjusts the cluster's timing and batching.
+    pub fn start(
+        n: u64,
+        seed: u64,
+        tick: Duration,
+        own_arbiters: bool,
+        config: impl FnOnce(&mut multi::Config),
+    ) -> Result<Self, Error> {
+        let ids: Vec<NodeId> = (1..=n).map(NodeId).collect();
+        let mut cluster_config = multi::Config::new(
+            QuorumSystem::majority(ids.clone())?,
+            ids.clone(),
+            ids.clone(),
+        );
+        config(&mut cluster_config);
+        let mut cluster = MemCluster {
+            net: MemNetwork::new(seed, 1 << 16),
+            config: cluster_config,
+            tick,
+            nodes: BTreeMap::new(),
+            storage: BTreeMap::new(),
+            arbiters: BTreeMap::new(),
+            metrics: Arc::new(Metrics::default()),
+            next_client: 1,
+            restarts: 0,
+        };
+        for id in &ids {
+            if own_arbiters {
+                cluster.arbiters.insert(*id, actix::Arbiter::new());
+            }
+            cluster.boot(*id)?;
+        }
+        Ok(cluster)
+    }
+
+    /// Every node id, up or down.
+    pub fn ids(&self) -> Vec<NodeId> {
+        self.config.proposers.clone()
+    }
+
+    /// Starts node `id` (again) over its storage.
+    pub fn boot(&mut self, id: NodeId) -> Result<(), Error> {
+        let (a, p) = self.storage.entry(id).or_default().clone();
+        let mut config = NodeConfig::new(id, Roles::ALL, self.config.clone());
+        config.tick = self.tick;
+        config.seed = id.0 ^ (self.restarts << 32);
+        self.restarts += 1;
+        let mut builder = NodeBuilder::new(config)
+            .transport(self.net.transport(id))
+            .acceptor_storage(a)
+            .proposer_storage(p)
+            .state_machine(KvStore::new())
+            .metrics(self.metrics.clone());
+        if let Some(arbiter) = self.arbiters.get(&id) {
+            builder = builder.arbiter(arbiter.handle());
+        }
+        let node = builder.start()?;
+        self.net.register(id, node.inbox());
+        self.nodes.insert(id, node);
+        Ok(())
+    }
+
+    /// Crashes node `id`: it stops and leaves the network.
+    pub fn crash(&mut self, id: NodeId) {
+        if let Some(node) = self.nodes.remove(&id) {
+            node.stop();
+        }
+        self.net.unregister(id);
+    }
+
+    /// The running node `id`, if up.
+    pub fn node(&self, id: NodeId) -> Option<&Node<KvStore>> {
+        self.nodes.get(&id)
+    }
+
+    /// A new client on node `id` (submits there, waits for its replica).
+    pub fn client(&mut self, id: NodeId) -> Result<Client, Error> {
+        let cid = ClientId(self.next_client);
+        self.next_client += 1;
+        self.nodes.get(&id).ok_or(Error::Stopped)?.client(cid)
+    }
+
+    /// Counters shared by every node.
+    pub fn metrics(&self) -> Arc<Metrics> {
+        self.metrics.clone()
+    }
+
+    /// Every node's status and commit point.
+    pub async fn views(&self) -> Vec<NodeView> {
+        let mut out = Vec::new();
+        for id in self.ids() {
+            let mut view = NodeView {
+                id,
+                up: false,
+                status: None,
+                commit: Slot(0),
+            };
+            if let Some(node) = self.nodes.get(&id) {
+                view.up = true;
+                if let Ok(s) = node.status().await {
+                    view.status = Some(s.status);
+                    view.commit = s.commit;
+                }
+            }
+            out.push(view);
+        }
+        out
+    }
+
+    /// The up node leading in the highest ballot.
+    pub async fn leader(&self) -> Option<(NodeId, Ballot)> {
+        self.views()
+            .await
+            .into_iter()
+            .filter_map(|v| match v.status {
+                Some(Status::Leader { ballot }) => Some((v.id, ballot)),
+                _ => None,
+            })
+            .max_by_key(|(_, b)| *b)
+    }
+
+    /// `(commands applied, digest of the applied log)` per up replica.
+    pub async fn replicas(&self) -> BTreeMap<NodeId, (u64, u64)> {
+        let mut out = BTreeMap::new();
+        for (id, node) in &self.nodes {
+            if let Ok(x) = node.read(|kv| (kv.applied(), kv.digest())).await {
+                out.insert(*id, x);
+            }
+        }
+        out
+    }
+
+    /// Stops every node and arbiter.
+    pub fn shutdown(&mut self) {
+        for node in self.nodes.values() {
+            node.stop();
+        }
+        for arbiter in self.arbiters.values() {
+            arbiter.stop();
+        }
+    }
+}
