@@ -204,15 +204,27 @@ impl<R: Role> Actor for RoleActor<R> {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         ctx.set_mailbox_capacity(self.mailbox_capacity);
-        if !self.tick.is_zero() {
-            ctx.run_interval(self.tick, |act, ctx| {
-                if act.shared.stopped() {
-                    return ctx.stop();
-                }
-                act.role.tick(&mut act.buf);
-                act.process(ctx);
-            });
+        self.schedule_tick(ctx);
+    }
+}
+
+impl<R: Role> RoleActor<R> {
+    /// One tick at least `self.tick` after the last one has run. Unlike a
+    /// fixed-rate interval, a thread that stalls does not fire a burst of
+    /// catch-up ticks afterwards, which would expire election timers before
+    /// any heartbeat could be handled.
+    fn schedule_tick(&mut self, ctx: &mut Context<Self>) {
+        if self.tick.is_zero() {
+            return;
         }
+        ctx.run_later(self.tick, |act, ctx| {
+            if act.shared.stopped() {
+                return ctx.stop();
+            }
+            act.role.tick(&mut act.buf);
+            act.process(ctx);
+            act.schedule_tick(ctx);
+        });
     }
 }
 

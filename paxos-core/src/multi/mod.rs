@@ -19,6 +19,7 @@
 //!   `(client, seq)`.
 
 mod acceptor;
+mod chosen;
 mod learner;
 mod message;
 mod proposer;

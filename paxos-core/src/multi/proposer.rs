@@ -1,3 +1,4 @@
+use super::chosen::ChosenLog;
 use super::{Config, Message};
 use crate::ready::{DurableState, Ready, Record};
 use crate::types::{Ballot, Command, Jitter, NodeId, Slot, Value};
@@ -68,9 +69,7 @@ pub struct Proposer {
     seen: Ballot,
     role: Role,
     /// Entries known to be chosen (learned as leader or from `Decide`).
-    chosen: BTreeMap<Slot, Value>,
-    /// Every slot below this one is in `chosen`.
-    commit: Slot,
+    chosen: ChosenLog,
     queue: VecDeque<Command>,
     now: u64,
     election_at: u64,
@@ -91,8 +90,7 @@ impl Proposer {
             round: state.round,
             seen: Ballot::ZERO,
             role: Role::Follower { leader: None },
-            chosen: BTreeMap::new(),
-            commit: Slot(0),
+            chosen: ChosenLog::default(),
             queue: VecDeque::new(),
             now: 0,
             election_at: 0,
@@ -126,7 +124,7 @@ impl Proposer {
 
     /// Every slot below this one is known to be chosen here.
     pub fn commit(&self) -> Slot {
-        self.commit
+        self.chosen.commit()
     }
 
     /// Commands waiting for a slot.
@@ -215,12 +213,7 @@ impl Proposer {
                 }
             }
             Message::CatchUp { from: first } => {
-                let entries: Vec<(Slot, Value)> = self
-                    .chosen
-                    .range(first..)
-                    .take(self.config.catchup_max)
-                    .map(|(s, v)| (*s, v.clone()))
-                    .collect();
+                let entries = self.chosen.from(first, self.config.catchup_max);
                 if !entries.is_empty() {
                     ready.messages.push((from, Message::Decide { entries }));
                 }
@@ -284,12 +277,7 @@ impl Proposer {
     }
 
     fn learn_chosen(&mut self, slot: Slot, value: Value) {
-        if slot >= self.commit {
-            self.chosen.entry(slot).or_insert(value);
-        }
-        while self.chosen.contains_key(&self.commit) {
-            self.commit = self.commit.next();
-        }
+        self.chosen.insert(slot, value);
     }
 
     /// Starts Phase 1 with a fresh ballot for every slot from `commit` on.
@@ -303,7 +291,7 @@ impl Proposer {
         ready.persist.push(Record::Round(self.round));
         let ballot = Ballot::new(self.round, self.id);
         self.seen = self.seen.max(ballot);
-        let first_slot = self.commit;
+        let first_slot = self.chosen.commit();
         self.role = Role::Candidate {
             ballot,
             first_slot,
@@ -352,10 +340,12 @@ impl Proposer {
         }
         self.seen = ballot;
         self.misses = 0;
-        if commit > self.commit {
+        if commit > self.chosen.commit() {
             // Repair our chosen log, so a fail-over to us starts Phase 1
             // near the end of the log rather than where we fell behind.
-            let ask = Message::CatchUp { from: self.commit };
+            let ask = Message::CatchUp {
+                from: self.chosen.commit(),
+            };
             ready.messages.push((from, ask));
         }
         match self.my_ballot() {
@@ -417,9 +407,9 @@ impl Proposer {
     ) {
         let end = [
             reported.keys().next_back().map(|s| s.next()),
-            self.chosen.keys().next_back().map(|s| s.next()),
+            Some(self.chosen.end()),
             Some(first),
-            Some(self.commit),
+            Some(self.chosen.commit()),
         ]
         .into_iter()
         .flatten()
@@ -441,7 +431,7 @@ impl Proposer {
         let ignore = self.config.bugs.proposer_ignores_promised_values();
         let entries: Vec<(Slot, Value)> = (first.0..end.0)
             .map(Slot)
-            .filter(|s| !self.chosen.contains_key(s))
+            .filter(|s| !self.chosen.contains(*s))
             .map(|s| match reported.get(&s) {
                 Some((_, v)) if !ignore => (s, v.clone()),
                 _ => (s, Value::Noop),
@@ -461,7 +451,7 @@ impl Proposer {
         self.heartbeat_at = self.now + self.config.heartbeat_interval;
         let hb = Message::Heartbeat {
             ballot,
-            commit: self.commit,
+            commit: self.chosen.commit(),
         };
         ready.broadcast(self.audience(), &hb);
     }

@@ -1,0 +1,177 @@
+//! Benchmark: a 3-replica cluster in one process over `transport-mem` with
+//! in-memory storage, 16-byte commands, 1, 16 and 256 concurrent clients.
+//! Prints committed commands/s, p50 and p99 latency, and actor messages per
+//! committed command; the first row is a 1-node cluster measured in the
+//! same run, as the baseline the replicated rows are compared against.
+
+use clap::Parser;
+use paxos_actors::kv::KvCommand;
+use paxos_examples::MemCluster;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Parser)]
+#[command(about = "In-process Paxos benchmark over transport-mem")]
+struct Args {
+    /// Seconds measured per row (after a warm-up of a fifth of that).
+    #[arg(long, default_value_t = 2.0)]
+    seconds: f64,
+    /// Client counts to run.
+    #[arg(long, value_delimiter = ',', default_value = "1,16,256")]
+    clients: Vec<usize>,
+    /// Run each node on its own arbiter thread (else all share one).
+    #[arg(long)]
+    own_arbiters: bool,
+    /// Most commands per Accept.
+    #[arg(long, default_value_t = 256)]
+    batch_max: usize,
+    /// Most Accept batches in flight.
+    #[arg(long, default_value_t = 4)]
+    pipeline_max: usize,
+}
+
+struct Row {
+    label: String,
+    per_sec: f64,
+    p50: Duration,
+    p99: Duration,
+    msgs_per_cmd: f64,
+}
+
+async fn run(args: &Args, nodes: u64, clients: usize) -> Result<Row, Box<dyn std::error::Error>> {
+    let mut cluster =
+        MemCluster::start(nodes, 1, Duration::from_millis(1), args.own_arbiters, |c| {
+            c.batch_max = args.batch_max;
+            c.pipeline_max = args.pipeline_max;
+            c.queue_max = 1 << 16;
+        })?;
+    // Elect a leader and put every client on it (no forwarding hop).
+    let mut probe = cluster.client(paxos_core::NodeId(1))?;
+    probe.timeout = Duration::from_secs(2);
+    probe
+        .propose(KvCommand::Get(b"k".to_vec()).encode())
+        .await?;
+    let mut leader = None;
+    for _ in 0..200 {
+        leader = cluster.leader().await;
+        if leader.is_some() {
+            break;
+        }
+        actix_rt::time::sleep(Duration::from_millis(10)).await;
+    }
+    let (leader, _) = leader.ok_or("no leader")?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let measuring = Arc::new(AtomicBool::new(false));
+    let mut tasks = Vec::new();
+    for i in 0..clients {
+        let mut client = cluster.client(leader)?;
+        client.timeout = Duration::from_secs(5);
+        let (stop, measuring) = (stop.clone(), measuring.clone());
+        // 16 bytes encoded: op (1) + key length (4) + key (3) + value (8).
+        let key = format!("{:03}", i % 1000).into_bytes();
+        tasks.push(actix::spawn(async move {
+            let mut lat = Vec::with_capacity(1 << 16);
+            let mut n = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                n += 1;
+                let cmd = KvCommand::Set(key.clone(), n.to_le_bytes().to_vec()).encode();
+                debug_assert_eq!(cmd.len(), 16);
+                let t = Instant::now();
+                if client.propose(cmd).await.is_err() {
+                    return Err(());
+                }
+                if measuring.load(Ordering::Relaxed) {
+                    lat.push(t.elapsed().as_nanos() as u64);
+                }
+            }
+            Ok(lat)
+        }));
+    }
+    let metrics = cluster.metrics();
+    actix_rt::time::sleep(Duration::from_secs_f64(args.seconds / 5.0)).await;
+    measuring.store(true, Ordering::Relaxed);
+    let (m0, t0) = (metrics.actor_messages(), Instant::now());
+    let replicas0 = cluster.replicas().await;
+    actix_rt::time::sleep(Duration::from_secs_f64(args.seconds)).await;
+    measuring.store(false, Ordering::Relaxed);
+    let (m1, elapsed) = (metrics.actor_messages(), t0.elapsed());
+    let replicas1 = cluster.replicas().await;
+    if std::env::var("BENCH_DEBUG").is_ok() {
+        eprintln!(
+            "leader before {leader}, after {:?}; views {:?}",
+            cluster.leader().await,
+            cluster.views().await
+        );
+    }
+    stop.store(true, Ordering::Relaxed);
+    let mut lat = Vec::new();
+    for t in tasks {
+        match t.await {
+            Ok(Ok(l)) => lat.extend(l),
+            _ => return Err("a client failed".into()),
+        }
+    }
+    cluster.shutdown();
+    lat.sort_unstable();
+    let committed = lat.len() as f64;
+    let pct = |p: f64| {
+        Duration::from_nanos(
+            lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1)))
+                .copied()
+                .unwrap_or(0),
+        )
+    };
+    // Commands applied at the leader's replica over the window, for the
+    // message ratio (client-measured count can miss the window's edges).
+    let applied = replicas1.get(&leader).map(|r| r.0).unwrap_or(0)
+        - replicas0.get(&leader).map(|r| r.0).unwrap_or(0);
+    Ok(Row {
+        label: format!(
+            "{nodes} node{}, {clients} client{}",
+            if nodes > 1 { "s" } else { "" },
+            if clients > 1 { "s" } else { "" }
+        ),
+        per_sec: committed / elapsed.as_secs_f64(),
+        p50: pct(0.50),
+        p99: pct(0.99),
+        msgs_per_cmd: (m1 - m0) as f64 / (applied.max(1)) as f64,
+    })
+}
+
+#[actix_rt::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = Args::parse();
+    println!(
+        "bench-mem: {}s per row, batch_max {}, pipeline_max {}, {} arbiters",
+        args.seconds,
+        args.batch_max,
+        args.pipeline_max,
+        if args.own_arbiters {
+            "one per node"
+        } else {
+            "one shared"
+        }
+    );
+    let top = args.clients.iter().copied().max().unwrap_or(1);
+    let base = run(&args, 1, top).await?;
+    println!("| cluster | cmds/s | vs 1-node | p50 | p99 | actor msgs/cmd |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    let print = |r: &Row| {
+        println!(
+            "| {} | {:.0} | {:.2} | {:.1} µs | {:.1} µs | {:.3} |",
+            r.label,
+            r.per_sec,
+            r.per_sec / base.per_sec,
+            r.p50.as_secs_f64() * 1e6,
+            r.p99.as_secs_f64() * 1e6,
+            r.msgs_per_cmd
+        )
+    };
+    print(&base);
+    for c in &args.clients {
+        let row = run(&args, 3, *c).await?;
+        print(&row);
+    }
+    Ok(())
+}
