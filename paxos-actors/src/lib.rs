@@ -59,3 +59,8 @@ pub use replica::{Read, ReplicaActor};
 pub use role::{Persist, Role, RoleActor};
 pub use shared::WAITERS_MAX;
 pub use submit::SUBMIT_QUEUE_MAX;
+
+/// The README's code blocks, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
