@@ -1,0 +1,1 @@
+//! Durable file storage for `paxos-core` (work in progress).

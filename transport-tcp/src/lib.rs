@@ -1,0 +1,1 @@
+//! TCP transport for `paxos-core` (work in progress).
