@@ -4,7 +4,7 @@
 use crate::client::Client;
 use crate::error::Error;
 use crate::io::{Durable, Outbox};
-use crate::messages::{GetStatus, Inbound, ProposerStatus, Subscribe};
+use crate::messages::{Decided, GetStatus, Inbound, ProposerStatus, Subscribe};
 use crate::metrics::Metrics;
 use crate::replica::{Read, ReplicaActor};
 use crate::role::{Persist, RoleActor};
@@ -132,6 +132,7 @@ pub struct NodeBuilder<SM> {
     outbox: Option<Arc<dyn Outbox>>,
     acceptor_storage: Option<Box<dyn Durable>>,
     proposer_storage: Option<Box<dyn Durable>>,
+    learner_storage: Option<Box<dyn Durable>>,
     state_machine: Option<SM>,
     arbiter: Option<ArbiterHandle>,
     metrics: Option<Arc<Metrics>>,
@@ -145,6 +146,7 @@ impl<SM: StateMachine + Send + Unpin + 'static> NodeBuilder<SM> {
             outbox: None,
             acceptor_storage: None,
             proposer_storage: None,
+            learner_storage: None,
             state_machine: None,
             arbiter: None,
             metrics: None,
@@ -167,6 +169,15 @@ impl<SM: StateMachine + Send + Unpin + 'static> NodeBuilder<SM> {
     /// it hosts a proposer).
     pub fn proposer_storage(mut self, storage: impl Durable + 'static) -> Self {
         self.proposer_storage = Some(Box::new(storage));
+        self
+    }
+
+    /// The learner's log (optional). With it, a restarted node replays its
+    /// decided log into the state machine and its proposer resumes from the
+    /// end of that log; without it, the learner relearns everything from the
+    /// other nodes.
+    pub fn learner_storage(mut self, storage: impl Durable + 'static) -> Self {
+        self.learner_storage = Some(Box::new(storage));
         self
     }
 
@@ -206,6 +217,7 @@ impl<SM: StateMachine + Send + Unpin + 'static> NodeBuilder<SM> {
             outbox,
             acceptor_storage,
             proposer_storage,
+            learner_storage,
             state_machine,
             arbiter,
             metrics,
@@ -229,17 +241,28 @@ impl<SM: StateMachine + Send + Unpin + 'static> NodeBuilder<SM> {
 
         let mut replica = None;
         let mut learner = None;
+        // Entries a durable learner log already holds: replayed into the
+        // state machine, and known chosen to this node's proposer.
+        let mut logged = Vec::new();
         if config.roles.learner {
             let sm = state_machine.ok_or(missing("state machine"))?;
             let r = Self::spawn(&arbiter, ReplicaActor::new(sm, shared.clone()));
-            let actor = RoleActor::new(
-                Learner::new(cluster),
-                shared.clone(),
-                Persist::Nothing,
-                tick,
-                cap,
-            )
-            .with_replica(r.clone().recipient());
+            let (role, persist) = match learner_storage {
+                Some(mut storage) => {
+                    let state = load(&mut storage)?;
+                    logged = state.decided_prefix();
+                    (
+                        Learner::restore(cluster, &state),
+                        persist(storage, "learner")?,
+                    )
+                }
+                None => (Learner::new(cluster), Persist::Nothing),
+            };
+            if !logged.is_empty() {
+                r.do_send(Decided(logged.clone()));
+            }
+            let actor = RoleActor::new(role, shared.clone(), persist, tick, cap)
+                .with_replica(r.clone().recipient());
             learner = Some(Self::spawn(&arbiter, actor));
             replica = Some(r);
         }
@@ -247,7 +270,8 @@ impl<SM: StateMachine + Send + Unpin + 'static> NodeBuilder<SM> {
         if config.roles.proposer {
             let mut storage = proposer_storage.ok_or(missing("proposer storage"))?;
             let state = load(&mut storage)?;
-            let role = Proposer::restore(id, cluster, &state, config.seed);
+            let mut role = Proposer::restore(id, cluster, &state, config.seed);
+            role.learn(logged);
             let queue = SubmitQueue::new(shared.metrics.clone());
             let actor = RoleActor::new(
                 role,

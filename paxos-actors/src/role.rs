@@ -18,6 +18,11 @@ use tokio::sync::mpsc;
 pub trait Role: Unpin + Send + 'static {
     /// For logs.
     const NAME: &'static str;
+    /// Whether this role's messages must wait until its records are synced.
+    /// True for acceptors and proposers (a promise, an accepted value, a
+    /// ballot reservation); false for learners, whose records are chosen
+    /// values already durable at a quorum of acceptors.
+    const GATES_SEND: bool = true;
     /// Feeds one protocol message.
     fn handle(&mut self, from: NodeId, msg: Message, ready: &mut Ready<Message>);
     /// Feeds one tick.
@@ -44,6 +49,7 @@ impl Role for Proposer {
 
 impl Role for Learner {
     const NAME: &'static str = "learner";
+    const GATES_SEND: bool = false;
     fn handle(&mut self, from: NodeId, msg: Message, ready: &mut Ready<Message>) {
         Learner::handle(self, from, msg, ready)
     }
@@ -129,6 +135,14 @@ impl<R: Role> RoleActor<R> {
             return;
         }
         let mut ready = std::mem::take(&mut self.buf);
+        if !R::GATES_SEND {
+            let records = std::mem::take(&mut ready.persist);
+            if !records.is_empty() {
+                if let Err(e) = self.write_behind(records, ctx) {
+                    return self.fail(e, ctx);
+                }
+            }
+        }
         if ready.persist.is_empty() && self.waiting.is_empty() {
             return self.finish(ready);
         }
@@ -163,6 +177,33 @@ impl<R: Role> RoleActor<R> {
                 format!("{} has records to persist but no storage", R::NAME),
                 ctx,
             ),
+        }
+    }
+
+    /// Writes records nothing waits for (a learner's log); a failure still
+    /// stops the node, through `Synced`.
+    fn write_behind(
+        &mut self,
+        records: Vec<paxos_core::Record>,
+        ctx: &mut Context<Self>,
+    ) -> Result<(), String> {
+        match &mut self.persist {
+            Persist::Inline(storage) => storage.persist(&records),
+            Persist::Thread(thread) => {
+                let ticket = self.next_ticket;
+                self.next_ticket += 1;
+                let me = ctx.address();
+                thread.submit(
+                    records,
+                    Box::new(move |result| {
+                        if result.is_err() {
+                            me.do_send(Synced { ticket, result });
+                        }
+                    }),
+                );
+                Ok(())
+            }
+            Persist::Nothing => Ok(()),
         }
     }
 

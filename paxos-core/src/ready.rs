@@ -21,6 +21,15 @@ pub enum Record {
     /// A proposer reserved ballot rounds up to and including this one; after
     /// a restart it only uses higher rounds, so it never reuses a ballot.
     Round(u64),
+    /// A learner delivered `value` at `slot`. Chosen values are facts, so
+    /// these records only spare a restarted learner (and a proposer on its
+    /// node) from relearning the log; safety never waits for them.
+    Decided {
+        /// The log slot.
+        slot: Slot,
+        /// The chosen value.
+        value: Value,
+    },
 }
 
 /// The durable state of one node, rebuilt from its records at start.
@@ -32,6 +41,8 @@ pub struct DurableState {
     pub accepted: BTreeMap<Slot, (Ballot, Value)>,
     /// The highest round this node's proposer reserved.
     pub round: u64,
+    /// Entries this node's learner delivered, by slot.
+    pub decided: BTreeMap<Slot, Value>,
 }
 
 impl DurableState {
@@ -52,6 +63,9 @@ impl DurableState {
                 }
             }
             Record::Round(r) => self.round = self.round.max(*r),
+            Record::Decided { slot, value } => {
+                self.decided.entry(*slot).or_insert_with(|| value.clone());
+            }
         }
     }
 
@@ -62,6 +76,16 @@ impl DurableState {
             state.apply(r);
         }
         state
+    }
+
+    /// The decided entries from slot 0 up to the first gap, in order.
+    pub fn decided_prefix(&self) -> Vec<(Slot, Value)> {
+        self.decided
+            .iter()
+            .enumerate()
+            .take_while(|(i, (s, _))| s.0 == *i as u64)
+            .map(|(_, (s, v))| (*s, v.clone()))
+            .collect()
     }
 }
 

@@ -198,7 +198,7 @@ impl Checker {
                     self.promise(node, *ballot);
                     self.accept(node, *slot, *ballot, value)?;
                 }
-                Record::Round(_) => {}
+                Record::Round(_) | Record::Decided { .. } => {}
             }
         }
         Ok(())

@@ -370,7 +370,9 @@ impl BasicPaxosModel {
                         state.history.insert((node, *ballot, value.clone()));
                     }
                     Record::Promise(_) => {}
-                    Record::Round(_) => panic!("acceptor {node} asked to persist a proposer round"),
+                    Record::Round(_) | Record::Decided { .. } => {
+                        panic!("acceptor {node} asked to persist {record:?}")
+                    }
                 }
             }
         }

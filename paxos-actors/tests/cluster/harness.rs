@@ -89,6 +89,8 @@ pub struct Layout {
     pub quorum: QuorumSystem,
     /// Each node on its own arbiter (thread) rather than the test's.
     pub own_arbiters: bool,
+    /// Learners keep a durable log (replayed on restart).
+    pub durable_learners: bool,
 }
 
 impl Layout {
@@ -99,6 +101,7 @@ impl Layout {
             roles: ids.iter().map(|id| (*id, Roles::ALL)).collect(),
             quorum: QuorumSystem::majority(ids).unwrap_or_else(|e| panic!("{e}")),
             own_arbiters: false,
+            durable_learners: false,
         }
     }
 }
@@ -110,7 +113,7 @@ pub struct TestCluster {
     config: multi::Config,
     layout: Layout,
     nodes: BTreeMap<NodeId, Node<KvStore>>,
-    storage: BTreeMap<NodeId, (SharedStorage, SharedStorage)>,
+    storage: BTreeMap<NodeId, (SharedStorage, SharedStorage, SharedStorage)>,
     logs: BTreeMap<NodeId, Arc<LearnerLog>>,
     arbiters: BTreeMap<NodeId, actix::Arbiter>,
     next_client: u64,
@@ -164,8 +167,22 @@ impl TestCluster {
 
     /// Starts (or restarts) node `id` over its storage.
     pub async fn boot(&mut self, id: NodeId) -> Result<(), Error> {
+        self.boot_isolated(id, false).await
+    }
+
+    /// Starts node `id`; if `isolated`, every link to and from it is cut
+    /// before it joins the network.
+    pub async fn boot_isolated(&mut self, id: NodeId, isolated: bool) -> Result<(), Error> {
+        if isolated {
+            for other in self.ids() {
+                if other != id {
+                    self.net.cut(id, other);
+                    self.net.cut(other, id);
+                }
+            }
+        }
         let roles = self.layout.roles[&id];
-        let (a, p) = self.storage.entry(id).or_default().clone();
+        let (a, p, l) = self.storage.entry(id).or_default().clone();
         let mut config = NodeConfig::new(id, roles, self.config.clone());
         config.tick = Duration::from_millis(1);
         config.seed = self.seed ^ id.0 ^ (self.nodes.len() as u64) << 32;
@@ -174,17 +191,28 @@ impl TestCluster {
             .acceptor_storage(a)
             .proposer_storage(p)
             .state_machine(KvStore::new());
+        if self.layout.durable_learners {
+            builder = builder.learner_storage(l);
+        }
         if self.layout.own_arbiters {
             let arbiter = self.arbiters.entry(id).or_insert_with(actix::Arbiter::new);
             builder = builder.arbiter(arbiter.handle());
         }
+        // What a durable learner replays at start is not streamed to
+        // subscribers: seed the recorded log with it.
+        let replayed = if self.layout.durable_learners {
+            let mut l = self.storage[&id].2.clone();
+            l.load().map(|s| s.decided_prefix()).unwrap_or_default()
+        } else {
+            Vec::new()
+        };
         let node = builder.start()?;
         if roles.learner {
             // Subscribe before the node is on the network: nothing is missed.
             let mut rx = node.subscribe(1 << 16).await?;
-            let (len, _) = watch::channel(0);
+            let (len, _) = watch::channel(replayed.len());
             let log = Arc::new(LearnerLog {
-                entries: Mutex::new(Vec::new()),
+                entries: Mutex::new(replayed),
                 len,
             });
             let sink = log.clone();
@@ -214,9 +242,10 @@ impl TestCluster {
             node.stop();
         }
         self.net.unregister(id);
-        if let Some((a, p)) = self.storage.get(&id) {
+        if let Some((a, p, l)) = self.storage.get(&id) {
             a.crash();
             p.crash();
+            l.crash();
         }
     }
 
@@ -224,7 +253,7 @@ impl TestCluster {
         &self.nodes[&id]
     }
 
-    pub fn storage(&self, id: NodeId) -> (SharedStorage, SharedStorage) {
+    pub fn storage(&self, id: NodeId) -> (SharedStorage, SharedStorage, SharedStorage) {
         self.storage.get(&id).cloned().unwrap_or_default()
     }
 

@@ -195,6 +195,7 @@ async fn a_role_separated_layout_commits_and_survives_losing_an_acceptor() {
         roles,
         quorum,
         own_arbiters: true,
+        durable_learners: false,
     };
     let mut cluster = TestCluster::start(layout, 0x5e9).await;
     let mut a = cluster.client_via(NodeId(6), NodeId(1));
@@ -237,7 +238,7 @@ async fn a_node_whose_acceptor_storage_fails_stops_and_the_rest_go_on() {
     let mut cluster = TestCluster::start(Layout::colocated(3), 0x5707).await;
     let mut c = cluster.client(NodeId(1));
     assert_eq!(c.propose(incr("s")).await, Ok(b"1".to_vec()));
-    let (acceptor, _) = cluster.storage(NodeId(3));
+    let (acceptor, _, _) = cluster.storage(NodeId(3));
     acceptor.fail_on_write(1);
     let mut c3 = cluster.client(NodeId(3));
     c3.timeout = Duration::from_millis(50);
@@ -279,4 +280,34 @@ async fn bad_configurations_and_missing_pieces_are_typed_errors() {
     // Node 9 is not listed in the cluster.
     let stranger = start(NodeConfig::new(NodeId(9), Roles::ACCEPTOR, cluster_cfg));
     assert!(matches!(stranger, Some(Error::Config(_))), "{stranger:?}");
+}
+
+#[actix_rt::test]
+async fn a_restarted_node_replays_its_durable_learner_log_without_the_network() {
+    let mut layout = Layout::colocated(3);
+    layout.durable_learners = true;
+    let mut cluster = TestCluster::start(layout, 0x1091).await;
+    let mut c = cluster.client(NodeId(1));
+    for n in 1..=5u64 {
+        assert_eq!(c.propose(incr("d")).await, Ok(n.to_string().into_bytes()));
+    }
+    cluster.logs_agree(5).await.expect("logs agree");
+    cluster.crash(NodeId(3));
+    // Back up with every link cut: whatever it knows comes from its own disk.
+    cluster
+        .boot_isolated(NodeId(3), true)
+        .await
+        .expect("restart");
+    assert_eq!(cluster.read(NodeId(3), b"d").await, Some(b"5".to_vec()));
+    let status = cluster.node(NodeId(3)).status().await.expect("status");
+    assert!(
+        status.commit.0 >= 5,
+        "the proposer resumes from the logged prefix: {status:?}"
+    );
+    cluster.net.heal();
+    assert_eq!(c.propose(incr("d")).await, Ok(b"6".to_vec()));
+    cluster
+        .logs_agree(6)
+        .await
+        .expect("logs agree after healing");
 }

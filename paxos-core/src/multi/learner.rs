@@ -1,5 +1,5 @@
 use super::{Config, Message};
-use crate::ready::Ready;
+use crate::ready::{DurableState, Ready, Record};
 use crate::types::{Ballot, NodeId, Slot, Value};
 use std::collections::BTreeMap;
 
@@ -21,11 +21,13 @@ pub struct Learner {
     asked_from: Option<Slot>,
     /// Which proposer to ask when no leader is known (round robin).
     ask_turn: usize,
+    /// Whether delivered entries are returned as `Record::Decided` to persist.
+    durable: bool,
 }
 
 impl Learner {
-    /// A learner starting at slot 0 (learners keep no durable state in the
-    /// core; a restarted one catches up).
+    /// A learner starting at slot 0 that keeps no durable log: a restarted
+    /// one catches up from the proposers.
     pub fn new(config: &Config) -> Self {
         Learner {
             config: config.clone(),
@@ -37,7 +39,24 @@ impl Learner {
             asked_at: 0,
             asked_from: None,
             ask_turn: 0,
+            durable: false,
         }
+    }
+
+    /// A learner with a durable log: it resumes after the entries in
+    /// `state.decided` (see [`DurableState::decided_prefix`], which the driver
+    /// replays to its state machine), and returns each entry it delivers
+    /// from now on as a [`Record::Decided`] in `ready.persist`.
+    ///
+    /// Those records need not be synced before delivery: a chosen value is a
+    /// fact, durable at a quorum of acceptors already. A driver may write
+    /// them in the background.
+    pub fn restore(config: &Config, state: &DurableState) -> Self {
+        let mut learner = Learner::new(config);
+        learner.next = Slot(state.decided_prefix().len() as u64);
+        learner.known_commit = learner.next;
+        learner.durable = true;
+        learner
     }
 
     /// The next slot this learner will deliver: every slot below it has been.
@@ -61,6 +80,13 @@ impl Learner {
                 }
                 let before = self.next;
                 while let Some(value) = self.pending.remove(&self.next) {
+                    if self.durable {
+                        let record = Record::Decided {
+                            slot: self.next,
+                            value: value.clone(),
+                        };
+                        ready.persist.push(record);
+                    }
                     ready.decided.push((self.next, value));
                     self.next = self.next.next();
                 }

@@ -101,6 +101,15 @@ impl Proposer {
         p
     }
 
+    /// Records entries known to be chosen from elsewhere (a durable learner
+    /// log on the same node), so that after a restart this proposer stands
+    /// for election from the end of that log rather than from slot 0.
+    pub fn learn(&mut self, entries: impl IntoIterator<Item = (Slot, Value)>) {
+        for (slot, value) in entries {
+            self.learn_chosen(slot, value);
+        }
+    }
+
     /// This proposer's node.
     pub fn id(&self) -> NodeId {
         self.id

@@ -1377,3 +1377,57 @@ fn follower_forwards_commands_proposed_together_in_one_message() {
         matches!(&ready.messages[0], (to, Message::Forward { commands }) if *to == P5 && commands.len() == 5)
     );
 }
+
+#[test]
+fn durable_learner_resumes_after_its_logged_prefix_and_logs_what_it_delivers() {
+    let config = config();
+    let mut state = paxos_core::DurableState::default();
+    for s in [0, 1, 3] {
+        state.apply(&paxos_core::Record::Decided {
+            slot: Slot(s),
+            value: val(s),
+        });
+    }
+    assert_eq!(
+        state.decided_prefix(),
+        vec![(Slot(0), val(0)), (Slot(1), val(1))],
+        "the prefix stops at the first gap"
+    );
+    let mut learner = Learner::restore(&config, &state);
+    assert_eq!(learner.next_slot(), Slot(2));
+    let decide = Message::Decide {
+        entries: vec![(Slot(1), val(1)), (Slot(2), val(2))],
+    };
+    let ready = handle_learner(&mut learner, P4, decide);
+    assert_eq!(ready.decided, vec![(Slot(2), val(2))]);
+    assert_eq!(
+        ready.persist,
+        vec![paxos_core::Record::Decided {
+            slot: Slot(2),
+            value: val(2)
+        }]
+    );
+    // A learner without a durable log persists nothing.
+    let mut plain = Learner::new(&config);
+    let ready = handle_learner(
+        &mut plain,
+        P4,
+        Message::Decide {
+            entries: vec![(Slot(0), val(0))],
+        },
+    );
+    assert!(ready.persist.is_empty());
+}
+
+#[test]
+fn proposer_seeded_with_a_chosen_prefix_stands_from_its_end() {
+    let config = config();
+    let mut p = proposer(P4, &config);
+    p.learn((0..5).map(|s| (Slot(s), val(s))));
+    assert_eq!(p.commit(), Slot(5));
+    let (_, ready) = stand(&mut p, &config);
+    assert!(ready
+        .messages
+        .iter()
+        .any(|(_, m)| matches!(m, Message::Prepare { first_slot, .. } if *first_slot == Slot(5))));
+}
