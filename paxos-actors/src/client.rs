@@ -4,6 +4,8 @@
 use crate::error::Error;
 use crate::shared::NodeShared;
 use crate::submit::SubmitQueue;
+use paxos_core::multi::Message;
+use paxos_core::NodeId;
 use paxos_core::{ClientId, Command};
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,7 +29,7 @@ pub struct Client {
     id: ClientId,
     seq: u64,
     shared: Arc<NodeShared>,
-    proposer: Arc<SubmitQueue>,
+    proposer: Submit,
     retries: u64,
     /// How long one attempt waits for a result.
     pub timeout: Duration,
@@ -37,8 +39,22 @@ pub struct Client {
     pub backoff: Duration,
 }
 
+/// Where a client's commands go.
+pub(crate) enum Submit {
+    /// A proposer in this process.
+    Local(Arc<SubmitQueue>),
+    /// Proposers on other nodes, reached with `Forward` messages over the
+    /// node's transport; each attempt tries the next one.
+    Remote {
+        /// The candidates, in turn.
+        proposers: Vec<NodeId>,
+        /// Whose turn it is.
+        turn: usize,
+    },
+}
+
 impl Client {
-    pub(crate) fn new(id: ClientId, shared: Arc<NodeShared>, proposer: Arc<SubmitQueue>) -> Self {
+    pub(crate) fn new(id: ClientId, shared: Arc<NodeShared>, proposer: Submit) -> Self {
         Client {
             id,
             seq: 0,
@@ -61,6 +77,30 @@ impl Client {
         self.retries
     }
 
+    fn submit(&mut self, command: &Command, attempt: u32) -> Result<(), Error> {
+        match &mut self.proposer {
+            Submit::Local(queue) => queue.submit(command.clone()),
+            Submit::Remote { proposers, turn } => {
+                if proposers.is_empty() {
+                    return Err(Error::NotLeader { leader: None });
+                }
+                // Start with the leader this node heard of, if any.
+                let to = match (attempt, self.shared.leader_hint()) {
+                    (1, Some(l)) if proposers.contains(&l) => l,
+                    _ => {
+                        *turn = (*turn + 1) % proposers.len();
+                        proposers[*turn]
+                    }
+                };
+                let forward = Message::Forward {
+                    commands: vec![command.clone()],
+                };
+                self.shared.outbox.post(to, forward);
+                Ok(())
+            }
+        }
+    }
+
     /// Proposes `payload` and returns the state machine's result once the
     /// command is decided and applied.
     pub async fn propose(&mut self, payload: Vec<u8>) -> Result<Vec<u8>, Error> {
@@ -80,7 +120,7 @@ impl Client {
             }
             let (tx, rx) = oneshot::channel();
             self.shared.wait(self.id, self.seq, tx)?;
-            if let Err(e) = self.proposer.submit(command.clone()) {
+            if let Err(e) = self.submit(&command, attempt) {
                 last = e;
                 tokio::time::sleep(self.backoff).await;
                 continue;

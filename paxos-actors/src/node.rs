@@ -1,7 +1,7 @@
 //! Placing roles on a node: a plain configuration, a builder, and the
 //! running node's handle.
 
-use crate::client::Client;
+use crate::client::{Client, Submit};
 use crate::error::Error;
 use crate::io::{Durable, Outbox};
 use crate::messages::{Decided, GetStatus, Inbound, ProposerStatus, Subscribe};
@@ -400,7 +400,22 @@ impl<SM: StateMachine + Send + Unpin + 'static> Node<SM> {
                 role: "learner",
             });
         }
-        Ok(Client::new(id, self.shared.clone(), queue))
+        Ok(Client::new(id, self.shared.clone(), Submit::Local(queue)))
+    }
+
+    /// A client for a node without a proposer (or to reach proposers in
+    /// other processes): it forwards each command over the transport to one
+    /// of `proposers` — trying the next on each retry — and waits for the
+    /// result from this node's replica.
+    pub fn remote_client(&self, id: ClientId, proposers: Vec<NodeId>) -> Result<Client, Error> {
+        if self.replica.is_none() {
+            return Err(Error::MissingRole {
+                node: self.id,
+                role: "learner",
+            });
+        }
+        let submit = Submit::Remote { proposers, turn: 0 };
+        Ok(Client::new(id, self.shared.clone(), submit))
     }
 
     /// The proposer's leadership state and commit point.

@@ -27,6 +27,10 @@ pub trait Role: Unpin + Send + 'static {
     fn handle(&mut self, from: NodeId, msg: Message, ready: &mut Ready<Message>);
     /// Feeds one tick.
     fn tick(&mut self, ready: &mut Ready<Message>);
+    /// The leader this role last heard from, if it tracks one.
+    fn leader(&self) -> Option<NodeId> {
+        None
+    }
 }
 
 impl Role for Acceptor {
@@ -55,6 +59,9 @@ impl Role for Learner {
     }
     fn tick(&mut self, ready: &mut Ready<Message>) {
         Learner::tick(self, ready)
+    }
+    fn leader(&self) -> Option<NodeId> {
+        Learner::leader(self)
     }
 }
 
@@ -276,6 +283,10 @@ impl<R: Role> Handler<Inbound> for RoleActor<R> {
             return ctx.stop();
         }
         self.role.handle(m.from, m.msg, &mut self.buf);
+        if let Some(leader) = self.role.leader() {
+            // Where remote clients on a proposer-less node send first.
+            self.shared.set_leader_hint(Some(leader));
+        }
         self.process(ctx);
     }
 }

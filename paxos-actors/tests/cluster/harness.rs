@@ -275,6 +275,19 @@ impl TestCluster {
         c
     }
 
+    /// A client on `learner` that reaches `proposers` over the network.
+    pub fn remote_client(&mut self, learner: NodeId, proposers: Vec<NodeId>) -> Client {
+        let id = ClientId(self.next_client);
+        self.next_client += 1;
+        let mut c = self.nodes[&learner]
+            .remote_client(id, proposers)
+            .unwrap_or_else(|e| panic!("{e}"));
+        c.timeout = Duration::from_millis(200);
+        c.attempts_max = 100;
+        c.backoff = Duration::from_millis(5);
+        c
+    }
+
     pub fn client(&mut self, node: NodeId) -> Client {
         self.client_via(node, node)
     }

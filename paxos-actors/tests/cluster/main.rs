@@ -212,7 +212,10 @@ async fn a_role_separated_layout_commits_and_survives_losing_an_acceptor() {
     }
     cluster.crash(NodeId(3));
     assert_eq!(a.propose(incr("x")).await, Ok(b"11".to_vec()));
-    cluster.logs_agree(11).await.expect("both learners agree");
+    // A client on a learner-only node reaches the proposers over the network.
+    let mut remote = cluster.remote_client(NodeId(7), vec![NodeId(1), NodeId(2)]);
+    assert_eq!(remote.propose(incr("x")).await, Ok(b"12".to_vec()));
+    cluster.logs_agree(12).await.expect("both learners agree");
 }
 
 #[actix_rt::test]
