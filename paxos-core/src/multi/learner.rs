@@ -73,22 +73,17 @@ impl Learner {
     pub fn handle(&mut self, from: NodeId, msg: Message, ready: &mut Ready<Message>) {
         match msg {
             Message::Decide { entries } => {
+                let before = self.next;
                 for (slot, value) in entries {
-                    if slot >= self.next {
+                    if slot == self.next && self.pending.is_empty() {
+                        // In order, nothing waiting: deliver without the map.
+                        self.deliver(value, ready);
+                    } else if slot >= self.next {
                         self.pending.entry(slot).or_insert(value);
                     }
                 }
-                let before = self.next;
                 while let Some(value) = self.pending.remove(&self.next) {
-                    if self.durable {
-                        let record = Record::Decided {
-                            slot: self.next,
-                            value: value.clone(),
-                        };
-                        ready.persist.push(record);
-                    }
-                    ready.decided.push((self.next, value));
-                    self.next = self.next.next();
+                    self.deliver(value, ready);
                 }
                 self.known_commit = self.known_commit.max(self.next);
                 // A catch-up reply that made progress: ask for the rest now.
@@ -104,6 +99,18 @@ impl Learner {
             }
             _ => {}
         }
+    }
+
+    fn deliver(&mut self, value: Value, ready: &mut Ready<Message>) {
+        if self.durable {
+            let record = Record::Decided {
+                slot: self.next,
+                value: value.clone(),
+            };
+            ready.persist.push(record);
+        }
+        ready.decided.push((self.next, value));
+        self.next = self.next.next();
     }
 
     /// Whether slots below the known commit point are missing here.

@@ -1,5 +1,6 @@
 use super::chosen::ChosenLog;
 use super::{Config, Message};
+use crate::quorum::QuorumSystem;
 use crate::ready::{DurableState, Ready, Record};
 use crate::types::{Ballot, Command, Jitter, NodeId, Slot, Value};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -27,7 +28,9 @@ pub enum Status {
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct InFlight {
     value: Value,
-    acks: BTreeSet<NodeId>,
+    /// Acceptors that accepted this slot, as bits by their index in the
+    /// quorum system's acceptor list (small, allocation-free).
+    acks: Acks,
     sent_at: u64,
     batch: u64,
 }
@@ -54,6 +57,54 @@ enum Role {
         /// Last tick each acceptor answered this ballot (check-quorum).
         heard: BTreeMap<NodeId, u64>,
     },
+}
+
+/// A set of acceptors as bits by index in [`QuorumSystem::acceptors`];
+/// acceptors beyond the first 128 go to a fallback set.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+struct Acks {
+    bits: u128,
+    more: BTreeSet<NodeId>,
+}
+
+impl Acks {
+    fn index(quorum: &QuorumSystem, node: NodeId) -> Option<usize> {
+        quorum
+            .acceptors()
+            .position(|a| a == node)
+            .filter(|i| *i < 128)
+    }
+
+    fn insert(&mut self, quorum: &QuorumSystem, node: NodeId) {
+        match Self::index(quorum, node) {
+            Some(i) => self.bits |= 1 << i,
+            None => {
+                self.more.insert(node);
+            }
+        }
+    }
+
+    fn contains(&self, quorum: &QuorumSystem, node: NodeId) -> bool {
+        match Self::index(quorum, node) {
+            Some(i) => self.bits & (1 << i) != 0,
+            None => self.more.contains(&node),
+        }
+    }
+
+    /// Whether these acks decide the slot. Both quorum kinds are thresholds
+    /// over acceptors, so the count decides (the set is built only for the
+    /// planted-bug check).
+    fn decides(&self, quorum: &QuorumSystem, bugs: crate::PlantedBugs) -> bool {
+        let count = self.bits.count_ones() as usize + self.more.len();
+        if bugs == crate::PlantedBugs::default() {
+            return count >= quorum.phase2_size();
+        }
+        let set: BTreeSet<NodeId> = quorum
+            .acceptors()
+            .filter(|a| self.contains(quorum, *a))
+            .collect();
+        bugs.decides(quorum, &set)
+    }
 }
 
 /// A Multi-Paxos proposer: a follower, a candidate running Phase 1, or the
@@ -530,7 +581,7 @@ impl Proposer {
         for (slot, value) in &entries {
             let f = InFlight {
                 value: value.clone(),
-                acks: BTreeSet::new(),
+                acks: Acks::default(),
                 sent_at: now,
                 batch,
             };
@@ -571,8 +622,8 @@ impl Proposer {
             let Some(f) = inflight.get_mut(slot) else {
                 continue;
             };
-            f.acks.insert(from);
-            if !bugs.decides(quorum, &f.acks) {
+            f.acks.insert(quorum, from);
+            if !f.acks.decides(quorum, bugs) {
                 continue;
             }
             if let Some(f) = inflight.remove(slot) {
@@ -618,7 +669,7 @@ impl Proposer {
             }
             f.sent_at = now;
             for a in &acceptors {
-                if !f.acks.contains(a) {
+                if !f.acks.contains(&self.config.quorum, *a) {
                     per_acceptor
                         .entry(*a)
                         .or_default()
