@@ -59,8 +59,14 @@ pub type Done = Box<dyn FnOnce(Result<(), String>) + Send>;
 
 struct Job {
     records: Vec<Record>,
+    /// Whether `done` waits for a sync (else the records are written
+    /// behind and synced within `LAZY_SYNC_AFTER`).
+    sync: bool,
     done: Done,
 }
+
+/// Longest a written-behind record stays unsynced while the thread idles.
+pub const LAZY_SYNC_AFTER: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// Runs blocking storage on a thread of its own with group commit: every
 /// job waiting when a sync starts is covered by that one sync.
@@ -78,8 +84,24 @@ impl StorageThread {
         let (jobs, rx) = mpsc::sync_channel::<Job>(STORAGE_QUEUE_MAX);
         std::thread::Builder::new().name(name).spawn(move || {
             let mut failed: Option<String> = None;
-            while let Ok(first) = rx.recv() {
-                let mut batch = vec![first];
+            // Written-behind records not yet synced, and since when.
+            let mut unsynced: Option<std::time::Instant> = None;
+            loop {
+                let first = match unsynced {
+                    Some(since) => {
+                        let wait = LAZY_SYNC_AFTER.saturating_sub(since.elapsed());
+                        match rx.recv_timeout(wait) {
+                            Ok(job) => Some(job),
+                            Err(mpsc::RecvTimeoutError::Timeout) => None,
+                            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                        }
+                    }
+                    None => match rx.recv() {
+                        Ok(job) => Some(job),
+                        Err(_) => break,
+                    },
+                };
+                let mut batch: Vec<Job> = first.into_iter().collect();
                 while let Ok(more) = rx.try_recv() {
                     batch.push(more);
                 }
@@ -92,8 +114,14 @@ impl StorageThread {
                         result = storage.append(&job.records);
                     }
                 }
-                if result.is_ok() {
-                    result = storage.flush();
+                let lazy_due = unsynced.is_some_and(|t| t.elapsed() >= LAZY_SYNC_AFTER);
+                if batch.iter().any(|j| j.sync) || lazy_due {
+                    if result.is_ok() {
+                        result = storage.flush();
+                    }
+                    unsynced = None;
+                } else if !batch.is_empty() && unsynced.is_none() {
+                    unsynced = Some(std::time::Instant::now());
                 }
                 if let Err(e) = &result {
                     failed = Some(e.clone());
@@ -109,8 +137,27 @@ impl StorageThread {
     /// Queues `records`; `done` runs on the storage thread once they are
     /// synced (or failed).
     pub fn submit(&self, records: Vec<Record>, done: Done) {
+        self.queue(Job {
+            records,
+            sync: true,
+            done,
+        });
+    }
+
+    /// Queues `records` to be written behind: `done` runs once they are
+    /// written, and they are synced with the next sync or within
+    /// [`LAZY_SYNC_AFTER`]. For records nothing waits on.
+    pub fn submit_lazy(&self, records: Vec<Record>, done: Done) {
+        self.queue(Job {
+            records,
+            sync: false,
+            done,
+        });
+    }
+
+    fn queue(&self, job: Job) {
         if let Err(mpsc::TrySendError::Full(job) | mpsc::TrySendError::Disconnected(job)) =
-            self.jobs.try_send(Job { records, done })
+            self.jobs.try_send(job)
         {
             (job.done)(Err("storage queue full or storage thread gone".into()));
         }

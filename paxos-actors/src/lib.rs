@@ -51,7 +51,7 @@ mod submit;
 
 pub use client::Client;
 pub use error::Error;
-pub use io::{Durable, Outbox, StorageThread, STORAGE_QUEUE_MAX};
+pub use io::{Durable, Outbox, StorageThread, LAZY_SYNC_AFTER, STORAGE_QUEUE_MAX};
 pub use messages::{Decided, GetStatus, Inbound, ProposerStatus, Subscribe};
 pub use metrics::Metrics;
 pub use node::{Node, NodeBuilder, NodeConfig, Roles};

@@ -200,7 +200,7 @@ impl<R: Role> RoleActor<R> {
                 let ticket = self.next_ticket;
                 self.next_ticket += 1;
                 let me = ctx.address();
-                thread.submit(
+                thread.submit_lazy(
                     records,
                     Box::new(move |result| {
                         if result.is_err() {
