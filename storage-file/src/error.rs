@@ -1,0 +1,179 @@
+//! The crate's one error type, and the reasons a file is judged corrupt.
+
+use crate::identity::Identity;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// Everything `storage-file` can refuse or fail at.
+///
+/// Opening refuses rather than guess: any variant from
+/// [`crate::FileStorage::open`] means the node must not start on this
+/// directory until an operator looks at it.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An IO call on `path` failed.
+    #[error("{op} {}: {source}", path.display())]
+    Io {
+        /// What was being done ("open", "write", "fdatasync", ...).
+        op: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// An IO error converted by a caller, with no path attached.
+    #[error("{0}")]
+    Os(#[from] std::io::Error),
+    /// Another `FileStorage`, in this process or another, holds the directory.
+    #[error("{} is locked by another storage (a second process on the same data?)", dir.display())]
+    Locked {
+        /// The data directory.
+        dir: PathBuf,
+    },
+    /// [`crate::OpenMode::Existing`] found no storage: the directory is
+    /// missing, empty, or was never fully created. An acceptor that lost its
+    /// promises must never vote again, so this is refused.
+    #[error("{} holds no storage (missing or wiped disk?); open with CreateNew only for a new node", dir.display())]
+    Empty {
+        /// The data directory.
+        dir: PathBuf,
+    },
+    /// [`crate::OpenMode::CreateNew`] found data already there.
+    #[error("{} already holds data; refusing to create a new node over it", dir.display())]
+    NotEmpty {
+        /// The data directory.
+        dir: PathBuf,
+    },
+    /// The directory belongs to another node or cluster.
+    #[error("{} belongs to {found:?}, not {expected:?}", dir.display())]
+    WrongIdentity {
+        /// The data directory.
+        dir: PathBuf,
+        /// The identity asked for.
+        expected: Identity,
+        /// The identity on disk.
+        found: Identity,
+    },
+    /// The identity file names a format version this build cannot read.
+    #[error("{}: format version {found}, this build reads version {supported}", file.display())]
+    Version {
+        /// The identity file.
+        file: PathBuf,
+        /// The version on disk.
+        found: u32,
+        /// The version this build reads and writes.
+        supported: u32,
+    },
+    /// A file holds data that cannot be trusted; see [`Reason`].
+    #[error("{}: corrupt at offset {offset}: {reason}", file.display())]
+    Corrupt {
+        /// The file.
+        file: PathBuf,
+        /// Byte offset of the record (or field) at fault.
+        offset: u64,
+        /// What is wrong.
+        reason: Reason,
+    },
+    /// A record encodes to more than `record_len_max` bytes; nothing of that
+    /// `append` call was kept.
+    #[error("record encodes to {len} bytes, more than record_len_max {max}")]
+    RecordTooLarge {
+        /// Encoded payload length.
+        len: usize,
+        /// The configured maximum.
+        max: u32,
+    },
+    /// A record could not be encoded.
+    #[error("cannot encode record: {0}")]
+    Encode(#[from] rmp_serde::encode::Error),
+    /// An [`crate::Options`] field is out of range.
+    #[error("invalid options: {field} {reason}")]
+    Options {
+        /// The field at fault.
+        field: &'static str,
+        /// Why it was rejected.
+        reason: &'static str,
+    },
+    /// An earlier write or sync of this storage failed. What reached the disk
+    /// is unknown (a failed fsync may have dropped dirty pages), so every
+    /// later call fails: the node must stop, never retry.
+    #[error("{}: an earlier write or sync failed; storage is stopped", file.display())]
+    Stopped {
+        /// The log file.
+        file: PathBuf,
+    },
+    /// [`crate::FailingStorage`] failed this call on purpose.
+    #[error("injected fault: {call} #{n} failed (and every call after it)")]
+    Injected {
+        /// The call that was failed first: "append" or "sync".
+        call: &'static str,
+        /// Its number, counting from 1.
+        n: u64,
+    },
+    /// The storage wrapped by [`crate::FailingStorage`] failed.
+    #[error("inner storage: {0}")]
+    Inner(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),
+}
+
+/// Why a file was judged corrupt.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reason {
+    /// A record header's own checksum does not match: its length cannot be
+    /// trusted, so nothing after it can be found.
+    HeaderChecksum,
+    /// A record claims more bytes than `record_len_max`.
+    TooLong {
+        /// Claimed payload length.
+        len: u32,
+        /// The configured maximum.
+        max: u32,
+    },
+    /// A complete record's payload does not match its checksum.
+    PayloadChecksum,
+    /// A record's checksums match but its payload is not a `Record`.
+    Undecodable(String),
+    /// The log ends inside a record that was already synced (the file
+    /// shrank under a running storage).
+    Shrunk,
+    /// The identity file is not one this crate wrote.
+    IdentityFormat,
+    /// The identity file's checksum does not match.
+    IdentityChecksum,
+    /// The log holds records but the identity file is gone.
+    IdentityMissing,
+    /// The identity file exists but the log file is gone.
+    LogMissing,
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::HeaderChecksum => write!(f, "record header checksum mismatch"),
+            Reason::TooLong { len, max } => {
+                write!(f, "record length {len} exceeds record_len_max {max}")
+            }
+            Reason::PayloadChecksum => write!(f, "record payload checksum mismatch"),
+            Reason::Undecodable(e) => {
+                write!(f, "checksums match but the record cannot be decoded: {e}")
+            }
+            Reason::Shrunk => write!(f, "the file ends inside a synced record"),
+            Reason::IdentityFormat => write!(f, "not an identity file (bad magic or length)"),
+            Reason::IdentityChecksum => write!(f, "identity checksum mismatch"),
+            Reason::IdentityMissing => write!(f, "identity file missing but the log holds records"),
+            Reason::LogMissing => write!(f, "log file missing but the identity file exists"),
+        }
+    }
+}
+
+/// Attaches an operation and a path to an IO error (the path is copied only
+/// on failure, so hot paths do not allocate).
+pub(crate) fn io<'a>(
+    op: &'static str,
+    path: &'a Path,
+) -> impl FnOnce(std::io::Error) -> Error + 'a {
+    move |source| Error::Io {
+        op,
+        path: path.to_path_buf(),
+        source,
+    }
+}
