@@ -1,0 +1,356 @@
+//! Command-line flags (or the same settings from a TOML file) and their
+//! parsing into a node's configuration.
+
+use clap::Parser;
+use paxos_core::{NodeId, QuorumSystem};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Why the flags or the config file were refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ArgsError {
+    /// A flag's value could not be parsed.
+    #[error("--{flag}: {reason}")]
+    Bad {
+        /// The flag.
+        flag: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The config file could not be read or parsed.
+    #[error("config file {path}: {reason}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+fn bad(flag: &'static str, reason: impl Into<String>) -> ArgsError {
+    ArgsError::Bad {
+        flag,
+        reason: reason.into(),
+    }
+}
+
+/// A Paxos node: hosts any set of roles, talks to its peers over TCP,
+/// keeps its durable state in a data directory, and serves clients a line
+/// protocol (`SET k v`, `GET k`, `INCR k`, `DEL k`, `STATUS`, `STATS`).
+#[derive(Parser, Debug, Clone)]
+#[command(name = "paxos-node", version)]
+pub struct Args {
+    /// Read settings from this TOML file (keys as the long flags, with `_`);
+    /// flags given on the command line win.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// This node's id (a positive integer listed in --peers).
+    #[arg(long)]
+    pub id: Option<u64>,
+    /// Every node's consensus address, this one's included: `1=127.0.0.1:7001,2=...`.
+    #[arg(long)]
+    pub peers: Option<String>,
+    /// Roles this node hosts: `all`, or a comma list of proposer, acceptor, learner.
+    #[arg(long)]
+    pub roles: Option<String>,
+    /// Which nodes host each role (default: every node hosts all three):
+    /// `proposers=1,2;acceptors=3,4,5;learners=6,7`.
+    #[arg(long)]
+    pub layout: Option<String>,
+    /// Quorum system: `majority`, or `flexible:Q1,Q2` (needs Q1 + Q2 > acceptors).
+    #[arg(long)]
+    pub quorum: Option<String>,
+    /// Directory for this node's durable state.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// This node has never been a member: create its data directory. Without
+    /// it, a node refuses to start on a missing or empty data directory (an
+    /// acceptor that lost its promises must never vote again).
+    #[arg(long)]
+    pub new: bool,
+    /// Where clients connect (line protocol). Needs a learner on this node.
+    #[arg(long)]
+    pub client_listen: Option<SocketAddr>,
+    /// Identifies the cluster in every TCP handshake.
+    #[arg(long)]
+    pub cluster_id: Option<u64>,
+    /// Milliseconds per protocol tick.
+    #[arg(long)]
+    pub tick_ms: Option<u64>,
+}
+
+/// Settings as read from a TOML file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileArgs {
+    id: Option<u64>,
+    peers: Option<String>,
+    roles: Option<String>,
+    layout: Option<String>,
+    quorum: Option<String>,
+    data_dir: Option<PathBuf>,
+    new: Option<bool>,
+    client_listen: Option<SocketAddr>,
+    cluster_id: Option<u64>,
+    tick_ms: Option<u64>,
+}
+
+/// Which roles a node hosts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoleSet {
+    /// Proposer.
+    pub proposer: bool,
+    /// Acceptor.
+    pub acceptor: bool,
+    /// Learner (and replica).
+    pub learner: bool,
+}
+
+/// A node's settings, checked.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// This node.
+    pub id: NodeId,
+    /// Every node's consensus address.
+    pub peers: BTreeMap<NodeId, SocketAddr>,
+    /// The roles this node hosts.
+    pub roles: RoleSet,
+    /// Nodes hosting proposers, acceptors, learners.
+    pub proposers: Vec<NodeId>,
+    /// Acceptors and their quorums.
+    pub quorum: QuorumSystem,
+    /// Nodes hosting learners.
+    pub learners: Vec<NodeId>,
+    /// Data directory.
+    pub data_dir: PathBuf,
+    /// Create a fresh data directory.
+    pub new: bool,
+    /// Client port.
+    pub client_listen: Option<SocketAddr>,
+    /// Cluster id for handshakes.
+    pub cluster_id: u64,
+    /// Tick length in milliseconds.
+    pub tick_ms: u64,
+}
+
+fn parse_ids(flag: &'static str, s: &str) -> Result<Vec<NodeId>, ArgsError> {
+    s.split(',')
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| {
+            p.trim()
+                .parse::<u64>()
+                .map(NodeId)
+                .map_err(|e| bad(flag, format!("node id {p:?}: {e}")))
+        })
+        .collect()
+}
+
+/// Parses `1=host:port,2=host:port`.
+pub fn parse_peers(s: &str) -> Result<BTreeMap<NodeId, SocketAddr>, ArgsError> {
+    let mut peers = BTreeMap::new();
+    for part in s.split(',').filter(|p| !p.trim().is_empty()) {
+        let (id, addr) = part
+            .split_once('=')
+            .ok_or_else(|| bad("peers", format!("{part:?} is not ID=HOST:PORT")))?;
+        let id: u64 = id
+            .trim()
+            .parse()
+            .map_err(|e| bad("peers", format!("node id {id:?}: {e}")))?;
+        let addr: SocketAddr = addr
+            .trim()
+            .parse()
+            .map_err(|e| bad("peers", format!("address {addr:?}: {e}")))?;
+        if peers.insert(NodeId(id), addr).is_some() {
+            return Err(bad("peers", format!("node {id} listed twice")));
+        }
+    }
+    if peers.is_empty() {
+        return Err(bad("peers", "no peers"));
+    }
+    Ok(peers)
+}
+
+/// Parses `all` or a comma list of role names.
+pub fn parse_roles(s: &str) -> Result<RoleSet, ArgsError> {
+    let mut r = RoleSet {
+        proposer: false,
+        acceptor: false,
+        learner: false,
+    };
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        match part {
+            "all" => {
+                r = RoleSet {
+                    proposer: true,
+                    acceptor: true,
+                    learner: true,
+                }
+            }
+            "proposer" => r.proposer = true,
+            "acceptor" => r.acceptor = true,
+            "learner" => r.learner = true,
+            other => return Err(bad("roles", format!("unknown role {other:?}"))),
+        }
+    }
+    if !(r.proposer || r.acceptor || r.learner) {
+        return Err(bad("roles", "no roles"));
+    }
+    Ok(r)
+}
+
+/// The nodes hosting proposers, acceptors and learners.
+pub type RoleLists = (Vec<NodeId>, Vec<NodeId>, Vec<NodeId>);
+
+/// Parses `proposers=..;acceptors=..;learners=..`; missing parts mean every node.
+pub fn parse_layout(s: Option<&str>, all: &[NodeId]) -> Result<RoleLists, ArgsError> {
+    let (mut p, mut a, mut l) = (all.to_vec(), all.to_vec(), all.to_vec());
+    for part in s
+        .unwrap_or("")
+        .split(';')
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+    {
+        let (role, ids) = part
+            .split_once('=')
+            .ok_or_else(|| bad("layout", format!("{part:?} is not ROLE=IDS")))?;
+        let ids = parse_ids("layout", ids)?;
+        if let Some(unknown) = ids.iter().find(|id| !all.contains(id)) {
+            return Err(bad(
+                "layout",
+                format!("node {} is not in --peers", unknown.0),
+            ));
+        }
+        match role.trim() {
+            "proposers" => p = ids,
+            "acceptors" => a = ids,
+            "learners" => l = ids,
+            other => return Err(bad("layout", format!("unknown role list {other:?}"))),
+        }
+    }
+    Ok((p, a, l))
+}
+
+/// Parses `majority` or `flexible:Q1,Q2` over `acceptors`.
+pub fn parse_quorum(s: &str, acceptors: &[NodeId]) -> Result<QuorumSystem, ArgsError> {
+    let ids = acceptors.iter().copied();
+    let q = match s.trim() {
+        "majority" => QuorumSystem::majority(ids),
+        other => {
+            let sizes = other.strip_prefix("flexible:").ok_or_else(|| {
+                bad(
+                    "quorum",
+                    format!("{other:?} is not majority or flexible:Q1,Q2"),
+                )
+            })?;
+            let (q1, q2) = sizes
+                .split_once(',')
+                .ok_or_else(|| bad("quorum", "flexible needs Q1,Q2"))?;
+            let q1 = q1
+                .trim()
+                .parse()
+                .map_err(|e| bad("quorum", format!("Q1: {e}")))?;
+            let q2 = q2
+                .trim()
+                .parse()
+                .map_err(|e| bad("quorum", format!("Q2: {e}")))?;
+            QuorumSystem::flexible(ids, q1, q2)
+        }
+    };
+    q.map_err(|e| bad("quorum", e.to_string()))
+}
+
+impl Args {
+    /// Merges the config file (if any) under the flags and checks everything.
+    pub fn settings(self) -> Result<Settings, ArgsError> {
+        let file = match &self.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| ArgsError::File {
+                    path: path.clone(),
+                    reason: e.to_string(),
+                })?;
+                toml::from_str::<FileArgs>(&text).map_err(|e| ArgsError::File {
+                    path: path.clone(),
+                    reason: e.to_string(),
+                })?
+            }
+            None => FileArgs::default(),
+        };
+        let id = NodeId(self.id.or(file.id).ok_or_else(|| bad("id", "required"))?);
+        let peers_text = self
+            .peers
+            .or(file.peers)
+            .ok_or_else(|| bad("peers", "required"))?;
+        let peers = parse_peers(&peers_text)?;
+        if !peers.contains_key(&id) {
+            return Err(bad("id", format!("node {} is not in --peers", id.0)));
+        }
+        let all: Vec<NodeId> = peers.keys().copied().collect();
+        let layout = self.layout.or(file.layout);
+        let (proposers, acceptors, learners) = parse_layout(layout.as_deref(), &all)?;
+        let roles = match self.roles.or(file.roles) {
+            Some(r) => parse_roles(&r)?,
+            None => RoleSet {
+                proposer: proposers.contains(&id),
+                acceptor: acceptors.contains(&id),
+                learner: learners.contains(&id),
+            },
+        };
+        let quorum_text = self
+            .quorum
+            .or(file.quorum)
+            .unwrap_or_else(|| "majority".into());
+        let quorum = parse_quorum(&quorum_text, &acceptors)?;
+        let data_dir = self
+            .data_dir
+            .or(file.data_dir)
+            .ok_or_else(|| bad("data-dir", "required"))?;
+        let tick_ms = self.tick_ms.or(file.tick_ms).unwrap_or(5);
+        if tick_ms == 0 {
+            return Err(bad("tick-ms", "must be at least 1"));
+        }
+        Ok(Settings {
+            id,
+            peers,
+            roles,
+            proposers,
+            quorum,
+            learners,
+            data_dir,
+            new: self.new || file.new.unwrap_or(false),
+            client_listen: self.client_listen.or(file.client_listen),
+            cluster_id: self.cluster_id.or(file.cluster_id).unwrap_or(1),
+            tick_ms,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_parse_and_bad_ones_name_the_flag() {
+        let peers = parse_peers("1=127.0.0.1:7001, 2=127.0.0.1:7002").unwrap();
+        assert_eq!(peers.len(), 2);
+        for (text, flag) in [
+            ("1=nope", "peers"),
+            ("x=127.0.0.1:1", "peers"),
+            ("1=127.0.0.1:1,1=127.0.0.1:2", "peers"),
+        ] {
+            let e = parse_peers(text).unwrap_err();
+            assert!(e.to_string().starts_with(&format!("--{flag}")), "{e}");
+        }
+        assert!(parse_roles("proposer,learner").unwrap().learner);
+        assert!(parse_roles("voter").is_err());
+        let ids: Vec<NodeId> = (1..=5).map(NodeId).collect();
+        assert!(parse_quorum("flexible:4,2", &ids).is_ok());
+        let e = parse_quorum("flexible:2,3", &ids).unwrap_err();
+        assert!(e.to_string().contains("--quorum"), "{e}");
+        let (p, a, l) =
+            parse_layout(Some("proposers=1,2;acceptors=3,4,5;learners=1"), &ids).unwrap();
+        assert_eq!((p.len(), a.len(), l.len()), (2, 3, 1));
+        assert!(parse_layout(Some("acceptors=9"), &ids).is_err());
+    }
+}
