@@ -23,8 +23,9 @@ use tokio::sync::oneshot;
 /// Where a proposal reaches a follower, the follower **forwards** it to the
 /// leader it knows. If it knows none (an election is running), the attempt
 /// fails with [`Error::NotLeader`] carrying the best leader hint, and
-/// `propose` retries after a back-off; it gives up with [`Error::Timeout`]
-/// after `attempts_max` attempts of `timeout` each. It never hangs.
+/// `propose` retries after a back-off; it gives up after
+/// `timeout × attempts_max` in all, with [`Error::Timeout`] (or the last
+/// `NotLeader`). It never hangs.
 pub struct Client {
     id: ClientId,
     seq: u64,
@@ -33,9 +34,10 @@ pub struct Client {
     retries: u64,
     /// How long one attempt waits for a result.
     pub timeout: Duration,
-    /// Attempts before giving up.
+    /// With `timeout`, bounds the whole wait: `timeout × attempts_max`.
     pub attempts_max: u32,
-    /// Wait before retrying after a `NotLeader` answer.
+    /// First wait before retrying after a `NotLeader` answer (doubles up
+    /// to `timeout`).
     pub backoff: Duration,
 }
 
@@ -103,6 +105,12 @@ impl Client {
 
     /// Proposes `payload` and returns the state machine's result once the
     /// command is decided and applied.
+    ///
+    /// Gives up after `timeout × attempts_max` in all. An attempt ends when
+    /// `timeout` passes without a result, or early with `NotLeader` (no
+    /// leader known yet); after an early end the client backs off, doubling
+    /// from `backoff` up to `timeout`, so an election in progress does not
+    /// use up the attempts.
     pub async fn propose(&mut self, payload: Vec<u8>) -> Result<Vec<u8>, Error> {
         self.seq += 1;
         let command = Command {
@@ -110,36 +118,50 @@ impl Client {
             seq: self.seq,
             payload,
         };
+        let budget = self.timeout.saturating_mul(self.attempts_max.max(1));
+        let deadline = tokio::time::Instant::now() + budget;
+        let mut backoff = self.backoff;
         let mut last = Error::Timeout { attempts: 0 };
-        for attempt in 1..=self.attempts_max {
+        let mut attempt = 0;
+        loop {
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                break;
+            }
             if self.shared.stopped() {
                 return Err(Error::Stopped);
             }
+            attempt += 1;
             if attempt > 1 {
                 self.retries += 1;
             }
             let (tx, rx) = oneshot::channel();
             self.shared.wait(self.id, self.seq, tx)?;
-            if let Err(e) = self.submit(&command, attempt) {
+            let wait = self.timeout.min(deadline - now);
+            let early = match self.submit(&command, attempt) {
+                Err(e) => Some(e),
+                Ok(()) => match tokio::time::timeout(wait, rx).await {
+                    Ok(Ok(Ok(result))) => return Ok(result),
+                    Ok(Ok(Err(Error::Stopped))) | Ok(Err(_)) => return Err(Error::Stopped),
+                    Ok(Ok(Err(e))) => Some(e),
+                    Err(_) => {
+                        last = Error::Timeout { attempts: attempt };
+                        None
+                    }
+                },
+            };
+            if let Some(e) = early {
                 last = e;
-                tokio::time::sleep(self.backoff).await;
-                continue;
-            }
-            match tokio::time::timeout(self.timeout, rx).await {
-                Ok(Ok(Ok(result))) => return Ok(result),
-                Ok(Ok(Err(Error::Stopped))) | Ok(Err(_)) => return Err(Error::Stopped),
-                Ok(Ok(Err(e))) => {
-                    last = e;
-                    tokio::time::sleep(self.backoff).await;
-                }
-                Err(_) => last = Error::Timeout { attempts: attempt },
+                let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+                tokio::time::sleep(backoff.min(left)).await;
+                backoff = (backoff * 2)
+                    .min(self.timeout)
+                    .max(Duration::from_millis(1));
             }
         }
         self.shared.resolve(self.id, self.seq, Err(Error::Stopped));
         Err(match last {
-            Error::Timeout { .. } => Error::Timeout {
-                attempts: self.attempts_max,
-            },
+            Error::Timeout { .. } => Error::Timeout { attempts: attempt },
             other => other,
         })
     }

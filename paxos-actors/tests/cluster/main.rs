@@ -153,7 +153,7 @@ async fn retried_commands_are_applied_exactly_once() {
     cluster.faults(0.3, 0.3, 8);
     let mut c = cluster.client(NodeId(2));
     c.timeout = Duration::from_millis(4);
-    c.attempts_max = 1000;
+    c.attempts_max = 5000;
     c.backoff = Duration::ZERO;
     for n in 1..=20u64 {
         assert_eq!(
