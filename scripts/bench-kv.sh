@@ -37,7 +37,7 @@ for i in 1 2 3; do
     until redis-cli -p 1638$i PING >/dev/null 2>&1; do sleep 0.1; done
 done
 redis-cli -p 16381 SET warm up >/dev/null
-leader=$(for i in 1 2 3; do redis-cli -p 1638$i INFO | grep -q 'paxos_role:leader' && echo $i; done | head -1)
+leader=$(for i in 1 2 3; do if redis-cli -p 1638$i INFO | grep -q 'paxos_role:leader'; then echo $i; fi; done | head -1)
 run "paxos-kv (3 nodes, leader n$leader)" "1638${leader:-1}"
 kill "${pids[@]}"; wait 2>/dev/null || true; pids=()
 # One durable Redis.
