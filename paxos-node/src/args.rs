@@ -331,6 +331,37 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_config_file_gives_settings_and_flags_override_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("node.toml");
+        std::fs::write(
+            &path,
+            "id = 2\npeers = \"1=127.0.0.1:7001,2=127.0.0.1:7002,3=127.0.0.1:7003\"\n\
+             data_dir = \"/var/lib/px\"\nquorum = \"flexible:2,2\"\ntick_ms = 7\n",
+        )
+        .unwrap();
+        let args = Args::parse_from([
+            "paxos-node",
+            "--config",
+            path.to_str().unwrap(),
+            "--tick-ms",
+            "3",
+        ]);
+        let s = args.settings().unwrap();
+        assert_eq!(s.id, NodeId(2));
+        assert_eq!(s.peers.len(), 3);
+        assert_eq!(s.quorum.phase2_size(), 2);
+        assert_eq!(s.tick_ms, 3, "the flag wins over the file");
+        assert!(s.roles.acceptor && s.roles.proposer && s.roles.learner);
+        std::fs::write(&path, "id = 1\nvoters = 3\n").unwrap();
+        let bad = Args::parse_from(["paxos-node", "--config", path.to_str().unwrap()]).settings();
+        assert!(
+            matches!(bad, Err(ArgsError::File { .. })),
+            "unknown keys are refused"
+        );
+    }
+
+    #[test]
     fn flags_parse_and_bad_ones_name_the_flag() {
         let peers = parse_peers("1=127.0.0.1:7001, 2=127.0.0.1:7002").unwrap();
         assert_eq!(peers.len(), 2);

@@ -117,6 +117,24 @@ pub struct TestCluster {
     logs: BTreeMap<NodeId, Arc<LearnerLog>>,
     arbiters: BTreeMap<NodeId, actix::Arbiter>,
     next_client: u64,
+    /// Nodes whose outgoing messages are recorded, and what they sent.
+    pub sent: BTreeMap<NodeId, Arc<Mutex<Vec<Message>>>>,
+}
+
+/// A transport that records what it sends, then sends it.
+struct Recording {
+    inner: transport_mem::MemTransport<Message>,
+    log: Arc<Mutex<Vec<Message>>>,
+}
+
+impl paxos_core::Transport<Message> for Recording {
+    type Error = transport_mem::Error;
+    fn send(&self, to: NodeId, msg: Message) -> Result<(), Self::Error> {
+        if let Ok(mut l) = self.log.lock() {
+            l.push(msg.clone());
+        }
+        self.inner.send(to, msg)
+    }
 }
 
 impl TestCluster {
@@ -146,6 +164,7 @@ impl TestCluster {
             logs: BTreeMap::new(),
             arbiters: BTreeMap::new(),
             next_client: 1,
+            sent: BTreeMap::new(),
         };
         let ids: Vec<NodeId> = cluster.layout.roles.keys().copied().collect();
         for id in ids {
@@ -186,8 +205,15 @@ impl TestCluster {
         let mut config = NodeConfig::new(id, roles, self.config.clone());
         config.tick = Duration::from_millis(1);
         config.seed = self.seed ^ id.0 ^ (self.nodes.len() as u64) << 32;
-        let mut builder = NodeBuilder::new(config)
-            .transport(self.net.transport(id))
+        let builder = NodeBuilder::new(config);
+        let builder = match self.sent.get(&id) {
+            Some(log) => builder.transport(Recording {
+                inner: self.net.transport(id),
+                log: log.clone(),
+            }),
+            None => builder.transport(self.net.transport(id)),
+        };
+        let mut builder = builder
             .acceptor_storage(a)
             .proposer_storage(p)
             .state_machine(KvStore::new());

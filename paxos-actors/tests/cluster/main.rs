@@ -16,6 +16,7 @@ mod harness;
 
 use harness::{incr, set, Layout, TestCluster};
 use paxos_actors::{Error, NodeBuilder, NodeConfig, Roles};
+use paxos_core::multi::Message;
 use paxos_core::{multi, NodeId, QuorumSystem};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -313,4 +314,33 @@ async fn a_restarted_node_replays_its_durable_learner_log_without_the_network() 
         .logs_agree(6)
         .await
         .expect("logs agree after healing");
+}
+
+#[actix_rt::test]
+async fn an_acceptor_whose_first_write_fails_never_sends_a_promise_or_accepted() {
+    let mut cluster = TestCluster::start(Layout::colocated(3), 0xfa11).await;
+    // Restart node 3 with a disk that fails from the first write on, and
+    // record everything it sends.
+    cluster.crash(NodeId(3));
+    let (acceptor, _, _) = cluster.storage(NodeId(3));
+    acceptor.fail_on_write(1);
+    cluster.sent.insert(NodeId(3), Default::default());
+    cluster.boot(NodeId(3)).await.expect("restart");
+    let mut c = cluster.client(NodeId(1));
+    for n in 1..=5u64 {
+        assert_eq!(c.propose(incr("f")).await, Ok(n.to_string().into_bytes()));
+    }
+    assert!(
+        cluster.node(NodeId(3)).is_stopped(),
+        "a failed write stops the node"
+    );
+    let sent = cluster.sent[&NodeId(3)].lock().unwrap().clone();
+    let dependent = sent
+        .iter()
+        .filter(|m| matches!(m, Message::Promise { .. } | Message::Accepted { .. }))
+        .count();
+    assert_eq!(
+        dependent, 0,
+        "replies that depend on the failed write: {sent:?}"
+    );
 }
