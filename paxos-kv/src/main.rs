@@ -120,7 +120,12 @@ async fn run_node(settings: Settings, listen: SocketAddr) -> Result<(), String> 
         .await
         .map_err(|e| format!("--listen {listen}: {e}"))?;
     if settings.new {
-        tracing::info!(dir = %settings.data_dir.display(), "new data directory: starting as a new member");
+        tracing::warn!(
+            dir = %settings.data_dir.display(),
+            "empty data directory: starting as a NEW member. Safe only on the cluster's first \
+             boot; a node whose disk was wiped, replaced or restored must not rejoin under its \
+             id (pass --existing after the first start to refuse this)"
+        );
     }
     let running = paxos_node::start(&settings, Store::new())
         .await

@@ -7,9 +7,11 @@
 //! Every length is checked against a limit before anything is allocated.
 
 /// Most arguments in one request.
-pub const ARGS_MAX: usize = 1024 * 1024;
-/// Longest bulk string (a key or a value).
-pub const BULK_LEN_MAX: usize = 16 * 1024 * 1024;
+pub const ARGS_MAX: usize = 1024;
+/// Longest bulk string (a key or a value). Kept well under the transport's
+/// frame limit: a value travels inside Accept, Promise and Decide messages
+/// with others, and a message too large to send would stall the protocol.
+pub const BULK_LEN_MAX: usize = 1024 * 1024;
 /// Longest inline command or header line.
 pub const LINE_LEN_MAX: usize = 64 * 1024;
 

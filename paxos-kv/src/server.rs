@@ -14,6 +14,8 @@ use tokio::net::{TcpListener, TcpStream};
 
 /// Most commands sent through the log as one batch.
 pub const BATCH_OPS_MAX: usize = 1024;
+/// Most key and value bytes in one batch (one log entry).
+pub const BATCH_BYTES_MAX: usize = 1024 * 1024;
 /// Bytes read from a connection at a time.
 const READ_CHUNK: usize = 64 * 1024;
 
@@ -112,16 +114,25 @@ async fn connection(mut stream: TcpStream, node: &Node<Store>) -> std::io::Resul
 /// Returns whether the connection should close.
 async fn answer(requests: Vec<Request>, client: &mut Client, out: &mut Vec<u8>) -> bool {
     let mut batch: Vec<Op> = Vec::new();
+    let mut bytes = 0;
     for request in requests {
         match request {
             Request::Data(op) => {
+                let size = op_bytes(&op);
+                if bytes + size > BATCH_BYTES_MAX {
+                    run(std::mem::take(&mut batch), client, out).await;
+                    bytes = 0;
+                }
                 batch.push(op);
+                bytes += size;
                 if batch.len() >= BATCH_OPS_MAX {
                     run(std::mem::take(&mut batch), client, out).await;
+                    bytes = 0;
                 }
             }
             Request::Local(reply) => {
                 run(std::mem::take(&mut batch), client, out).await;
+                bytes = 0;
                 reply.encode(out);
             }
             Request::Quit => {
@@ -135,6 +146,15 @@ async fn answer(requests: Vec<Request>, client: &mut Client, out: &mut Vec<u8>) 
     false
 }
 
+fn op_bytes(op: &Op) -> usize {
+    match op {
+        Op::Get(k) | Op::Incr(k) => k.len(),
+        Op::Set(k, v) => k.len() + v.len(),
+        Op::Del(keys) => keys.iter().map(|k| k.len()).sum(),
+        Op::Cas(k, e, n) => k.len() + e.len() + n.len(),
+    }
+}
+
 async fn run(batch: Vec<Op>, client: &mut Client, out: &mut Vec<u8>) {
     if batch.is_empty() {
         return;
@@ -146,7 +166,11 @@ async fn run(batch: Vec<Op>, client: &mut Client, out: &mut Vec<u8>) {
         Err(e) => {
             let msg = match e {
                 Error::Timeout { .. } | Error::NotLeader { .. } => {
-                    format!("NOQUORUM no quorum reachable, try again later ({e})")
+                    // Not a definite failure: the command may still be
+                    // chosen later (say, re-proposed after a partition heals).
+                    format!(
+                        "NOQUORUM no quorum reachable; outcome unknown, the command may still be applied ({e})"
+                    )
                 }
                 other => format!("ERR {other}"),
             };

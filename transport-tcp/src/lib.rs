@@ -321,6 +321,8 @@ impl<M: Serialize + Send + 'static> Transport<M> for TcpTransport<M> {
         let payload = frame::encode_message(&msg, s.frame_len_max).inspect_err(|e| {
             if matches!(e, Error::FrameTooLarge { .. }) {
                 s.stats.bump(Counter::DroppedTooLarge);
+                // Not ordinary loss: resending will never fit, so say so loudly.
+                tracing::error!(%to, error = %e, "message larger than frame_len_max dropped");
             }
         })?;
         queue.push(to, payload).inspect_err(|e| {

@@ -187,3 +187,26 @@ async fn a_node_without_quorum_answers_an_error_in_bounded_time() {
 async fn histories_under_sigkill_and_sigstop_are_linearizable() {
     jepsen::run().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_value_over_the_limit_is_refused_and_the_cluster_goes_on() {
+    let c = Cluster::start(3).await;
+    let addr = c.nodes[&1].redis;
+    let big = "x".repeat(paxos_kv::resp::BULK_LEN_MAX + 1);
+    let mut s = Resp::connect(addr).await.unwrap();
+    let reply = s.call(&["SET", "big", &big]).await.unwrap();
+    assert!(
+        matches!(reply, Reply::Error(ref e) if e.contains("exceeds")),
+        "{reply:?}"
+    );
+    // Values at the limit, pipelined, are split into several log entries.
+    let ok = "y".repeat(paxos_kv::resp::BULK_LEN_MAX - 16);
+    let mut r = Resp::connect(addr).await.unwrap();
+    for i in 0..4 {
+        r.send(&["SET", &format!("v{i}"), &ok]).await.unwrap();
+    }
+    for _ in 0..4 {
+        assert_eq!(r.recv().await.unwrap(), Reply::Simple("OK".into()));
+    }
+    assert_eq!(redis_cli(c.port(2), &["SET", "after", "1"], None), "OK");
+}
