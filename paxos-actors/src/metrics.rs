@@ -2,11 +2,13 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// Actor messages and commits, for the messages-per-command figure.
+/// Actor messages, for the messages-per-command figure. (Commands
+/// applied are read from each replica's state machine, not counted here:
+/// a counter shared by several replicas would count each command once per
+/// replica.)
 #[derive(Debug, Default)]
 pub struct Metrics {
     actor_messages: AtomicU64,
-    applied: AtomicU64,
 }
 
 impl Metrics {
@@ -15,18 +17,8 @@ impl Metrics {
         self.actor_messages.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Counts commands applied (by one replica; call once per cluster).
-    pub fn applied(&self, n: u64) {
-        self.applied.fetch_add(n, Ordering::Relaxed);
-    }
-
     /// Actor messages so far.
     pub fn actor_messages(&self) -> u64 {
         self.actor_messages.load(Ordering::Relaxed)
-    }
-
-    /// Commands applied so far.
-    pub fn commands_applied(&self) -> u64 {
-        self.applied.load(Ordering::Relaxed)
     }
 }

@@ -44,7 +44,6 @@ impl<SM: StateMachine + Unpin + 'static> Actor for ReplicaActor<SM> {
 impl<SM: StateMachine + Unpin + 'static> Handler<Decided> for ReplicaActor<SM> {
     type Result = ();
     fn handle(&mut self, m: Decided, _: &mut Context<Self>) {
-        let mut applied = 0;
         let mut results = Vec::new();
         for (slot, value) in m.0 {
             match self.replica.apply(slot, &value) {
@@ -58,14 +57,12 @@ impl<SM: StateMachine + Unpin + 'static> Handler<Decided> for ReplicaActor<SM> {
                     seq,
                     result,
                 } => {
-                    applied += 1;
                     results.push((client, seq, result));
                 }
                 Outcome::Noop | Outcome::Stale { .. } => {}
             }
         }
         self.shared.resolve_many(results);
-        self.shared.metrics.applied(applied);
     }
 }
 

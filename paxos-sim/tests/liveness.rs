@@ -248,7 +248,6 @@ fn a_promise_after_restart_is_bounded() {
         let fresh = net.proto.boot(id, &durable, 99 + id.0);
         net.nodes.insert(id, fresh);
     }
-    let _ = l;
     let biggest = Rc::new(Cell::new(0usize));
     let b = biggest.clone();
     net.drop = Box::new(move |_, _, m| {

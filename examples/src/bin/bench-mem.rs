@@ -97,13 +97,6 @@ async fn run(args: &Args, nodes: u64, clients: usize) -> Result<Row, Box<dyn std
     measuring.store(false, Ordering::Relaxed);
     let (m1, elapsed) = (metrics.actor_messages(), t0.elapsed());
     let replicas1 = cluster.replicas().await;
-    if std::env::var("BENCH_DEBUG").is_ok() {
-        eprintln!(
-            "leader before {leader}, after {:?}; views {:?}",
-            cluster.leader().await,
-            cluster.views().await
-        );
-    }
     stop.store(true, Ordering::Relaxed);
     let mut lat = Vec::new();
     for t in tasks {
