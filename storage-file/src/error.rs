@@ -132,6 +132,12 @@ pub enum Reason {
     PayloadChecksum,
     /// A record's checksums match but its payload is not a `Record`.
     Undecodable(String),
+    /// A record's trailer is neither the trailer nor zeros (bit rot).
+    Trailer,
+    /// A record's trailer is still zeros: the write never finished. Only a
+    /// tail of zeros may follow it, and then it is cut as a torn tail;
+    /// anywhere else it is corruption.
+    Unfinished,
     /// The log ends inside a record that was already synced (the file
     /// shrank under a running storage).
     Shrunk,
@@ -156,6 +162,11 @@ impl fmt::Display for Reason {
             Reason::Undecodable(e) => {
                 write!(f, "checksums match but the record cannot be decoded: {e}")
             }
+            Reason::Trailer => write!(f, "record trailer damaged"),
+            Reason::Unfinished => write!(
+                f,
+                "a record that was never completely written, followed by data"
+            ),
             Reason::Shrunk => write!(f, "the file ends inside a synced record"),
             Reason::IdentityFormat => write!(f, "not an identity file (bad magic or length)"),
             Reason::IdentityChecksum => write!(f, "identity checksum mismatch"),

@@ -19,8 +19,9 @@ use std::path::Path;
 pub const IDENTITY_FILE: &str = "IDENTITY";
 /// Name of the identity file while it is being written.
 pub const IDENTITY_TMP_FILE: &str = "IDENTITY.tmp";
-/// The on-disk format version this build reads and writes.
-pub const FORMAT_VERSION: u32 = 1;
+/// The on-disk format version this build reads and writes (2: frames padded
+/// to 8 bytes and ending in a trailer).
+pub const FORMAT_VERSION: u32 = 2;
 
 const MAGIC: [u8; 8] = *b"PAXSTORE";
 const IDENTITY_LEN: usize = 32;

@@ -36,10 +36,14 @@
 //!   a second process, or a second `FileStorage` in this one, gets
 //!   [`Error::Locked`].
 //! - `log` ([`LOG_FILE`]): records appended one after another, each framed as
-//!   `[len: u32 LE][crc32c(payload): u32 LE][crc32c(len ‖ crc): u32 LE][payload]`
-//!   with the payload the rmp-serde encoding of a [`paxos_core::Record`]
-//!   (see [`record`]). The third field, a checksum of the header itself, is
-//!   what lets recovery trust a length; the recovery rule below depends on it.
+//!   `[len: u32 LE][crc32c(payload): u32 LE][crc32c(len ‖ crc): u32 LE][payload][pad][trailer]`
+//!   with the payload the rmp-serde encoding of a [`paxos_core::Record`],
+//!   zero padding to a multiple of 8 bytes and a fixed, non-zero 8-byte
+//!   trailer (see [`record`]). The third field, a checksum of the header
+//!   itself, is what lets recovery trust a length; the trailer, written last,
+//!   tells a finished record from an unfinished one. The file is reserved
+//!   ahead with `fallocate` ([`Options::preallocate`]), so after the records
+//!   it holds zeros.
 //!
 //! # Writing: group commit
 //!
@@ -64,8 +68,14 @@
 //! 1. fewer than [`record::HEADER_LEN`] bytes are left;
 //! 2. a header whose own checksum matches declares a payload that runs past
 //!    the end of the file;
-//! 3. from a record boundary to the end, every byte is zero (the file's new
-//!    size reached the disk before its data; no real header is all zeros).
+//! 3. from a record boundary to the end, every byte is zero (reserved space,
+//!    or a file size that reached the disk before its data; no real header
+//!    is all zeros);
+//! 4. a record that never finished: a header that fails its checksum with
+//!    only zeros after it, or a header that checks out whose trailer is all
+//!    zeros with only zeros after it — a write into reserved space cut
+//!    short. A synced record has its non-zero trailer after its header, and
+//!    no single flipped bit turns a trailer into zeros.
 //!
 //! **Anything else that is wrong is [`Error::Corrupt`] and open fails**, at
 //! the end of the file as much as in the middle: a header whose checksum
@@ -76,26 +86,30 @@
 //! and dropping them could drop a promise).
 //!
 //! Why this never loses an acknowledged record: a record is acknowledged only
-//! once `sync` returned, so all of its bytes reached the disk and the file
-//! extends at least to its end; a crash afterwards cannot make the file end
-//! inside it. So a record the file ends inside (cases 1 and 2) was never
-//! acknowledged. Bit rot, in turn, never changes the file's length: a flipped
+//! once `sync` returned, so all of its bytes, trailer included, reached the
+//! disk and the file extends at least to its end; a crash afterwards cannot
+//! make the file end inside it nor zero its trailer. So a record the file
+//! ends inside (cases 1 and 2) or with no trailer before the zeros (case 4)
+//! was never acknowledged. Bit rot, in turn, never changes the file's length: a flipped
 //! bit in a header fails the header checksum, and a flipped bit in a payload
 //! leaves a complete record whose payload checksum fails; both are refused,
-//! never taken for a torn tail. This is also why the header carries its own
+//! never taken for a torn tail (a flipped bit in the reserved zeros after
+//! the last record is cut with them: it was never data). This is also why the header carries its own
 //! checksum: with `[len][crc][payload]` alone, a flipped bit in a length
 //! could point past the end of the file and pass for a torn write, and every
 //! synced record after it would be cut.
 //!
-//! The price is on purpose: a complete-length final record with a bad
-//! checksum is ambiguous between a torn write and bit rot in a synced record,
-//! and it is refused. `kill -9` never produces one (the kernel holds every
-//! byte a finished `write` gave it), nor does a power loss that keeps
-//! writes in order; a disk that persists a file's size before its data and
-//! leaves non-zero garbage behind makes the node refuse to start until an
+//! The price is on purpose: a complete-length final record with its trailer
+//! in place but a bad checksum is ambiguous between a torn write (sectors
+//! written out of order) and bit rot in a synced record, and it is refused.
+//! `kill -9` never produces one (the kernel holds every byte a finished
+//! `write` gave it), nor does a power loss that keeps a write's sectors in
+//! order; a disk that writes a record's last sector before its others, or
+//! leaves non-zero garbage behind, makes the node refuse to start until an
 //! operator looks. Staying down is safe; forgetting a promise is not. The
-//! crate's tests truncate a log at every byte offset and flip every bit of
-//! it, and check exactly this.
+//! crate's tests truncate a log at every byte offset, write every prefix of
+//! a record into reserved space, and flip every bit of a log, and check
+//! exactly this.
 //!
 //! # Wiped or replaced disks
 //!
@@ -134,5 +148,6 @@ pub use identity::{Identity, FORMAT_VERSION, IDENTITY_FILE, IDENTITY_TMP_FILE};
 pub use log::LOG_FILE;
 pub use record::RECORD_LEN_MAX_DEFAULT;
 pub use storage::{
-    FileStorage, OpenMode, Options, Recovery, LOCK_FILE, RECORD_LEN_LIMIT, WRITE_BUFFER_MAX,
+    FileStorage, OpenMode, Options, Recovery, LOCK_FILE, PREALLOCATE_DEFAULT, PREALLOCATE_LIMIT,
+    RECORD_LEN_LIMIT, WRITE_BUFFER_MAX,
 };

@@ -2,7 +2,7 @@
 //! it ends (cleanly, torn, or corrupt). The rule is in the crate docs.
 
 use crate::error::{io, Error, Reason};
-use crate::record::{decode_payload, Header, HEADER_LEN};
+use crate::record::{check_trailer, decode_payload, frame_len, Header, HEADER_LEN};
 use paxos_core::Record;
 use std::io::{BufReader, Read};
 use std::path::Path;
@@ -19,9 +19,14 @@ pub(crate) enum End {
     /// [`HEADER_LEN`] bytes left, or a checked header whose payload runs past
     /// the end of the file.
     Torn,
-    /// In zero bytes from a record boundary on: the file's size reached the
-    /// disk before its data did. No header is all zeros.
+    /// In zero bytes from a record boundary on: space reserved ahead of the
+    /// log, or a file size that reached the disk before its data did. No
+    /// header is all zeros.
     Zeros,
+    /// In a record never finished: a header that fails its checksum, or one
+    /// that checks out with a trailer still zero, and only zeros after it
+    /// (a write into reserved space cut short).
+    Unfinished,
 }
 
 /// What a scan found.
@@ -75,8 +80,15 @@ pub(crate) fn scan(
         let header = match Header::parse(&head) {
             Ok(h) => h,
             Err(reason) => {
-                if head == [0; HEADER_LEN] && zeros(&mut rd, left - HEADER_LEN as u64, file)? {
-                    return done(End::Zeros);
+                // Only zeros after a bad header: no trailer anywhere, so no
+                // record here was ever finished, let alone synced.
+                if zeros(&mut rd, left - HEADER_LEN as u64, file)? {
+                    let end = if head == [0; HEADER_LEN] {
+                        End::Zeros
+                    } else {
+                        End::Unfinished
+                    };
+                    return done(end);
                 }
                 return Err(corrupt(offset, reason));
             }
@@ -88,16 +100,25 @@ pub(crate) fn scan(
             };
             return Err(corrupt(offset, reason));
         }
-        if u64::from(header.len) > left - HEADER_LEN as u64 {
+        let frame = frame_len(header.len);
+        if frame > left {
             return done(End::Torn);
         }
         // Bounded by record_len_max and by the bytes left in the file.
-        payload.resize(header.len as usize, 0);
+        payload.resize((frame - HEADER_LEN as u64) as usize, 0);
         rd.read_exact(&mut payload).map_err(io("read", file))?;
-        let record = decode_payload(header, &payload).map_err(|r| corrupt(offset, r))?;
+        match check_trailer(&payload) {
+            Ok(()) => {}
+            Err(Reason::Unfinished) if zeros(&mut rd, left - frame, file)? => {
+                return done(End::Unfinished)
+            }
+            Err(reason) => return Err(corrupt(offset, reason)),
+        }
+        let body = &payload[..header.len as usize];
+        let record = decode_payload(header, body).map_err(|r| corrupt(offset, r))?;
         each(record);
         records += 1;
-        offset += HEADER_LEN as u64 + u64::from(header.len);
+        offset += frame;
     }
 }
 

@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! [len: u32 LE][crc32c(payload): u32 LE][crc32c(len ‖ crc): u32 LE][payload: len bytes]
+//! [zero padding to a multiple of 8][trailer: 8 bytes, TRAILER]
 //! ```
 //!
 //! The payload is the rmp-serde encoding of one [`Record`]. The third field
@@ -10,6 +11,11 @@
 //! the end of the file and pass for a torn write, and recovery would drop
 //! every record after it (all of them synced). With it, only a header that
 //! checks out may declare a record that runs past the end of the file.
+//!
+//! The trailer is written last and is never zero, so in space reserved ahead
+//! of the log (which reads as zeros) a record whose trailer is still zero was
+//! never completely written, hence never synced. Frames are multiples of 8
+//! bytes, so a trailer never straddles a disk sector.
 
 use crate::error::{Error, Reason};
 use paxos_core::Record;
@@ -17,6 +23,21 @@ use serde::Deserialize;
 
 /// Bytes before each payload: length, payload checksum, header checksum.
 pub const HEADER_LEN: usize = 12;
+
+/// Bytes after each payload's padding: [`TRAILER`].
+pub const TRAILER_LEN: usize = 8;
+
+/// The last bytes of every frame. Not all zeros, and no single flipped bit
+/// makes it all zeros, so bit rot in a trailer is never taken for an
+/// unfinished write.
+pub const TRAILER: [u8; TRAILER_LEN] = *b"PXRECEND";
+
+/// Bytes a frame with a `len`-byte payload takes: header, payload, padding
+/// to a multiple of 8, trailer.
+pub fn frame_len(len: u32) -> u64 {
+    let body = HEADER_LEN as u64 + u64::from(len);
+    body.div_ceil(8) * 8 + TRAILER_LEN as u64
+}
 
 /// The default cap on one record's payload (64 MiB), checked before a
 /// payload buffer is allocated, when reading and when writing.
@@ -82,6 +103,9 @@ pub fn encode(record: &Record, out: &mut Vec<u8>, record_len_max: u32) -> Result
     };
     debug_assert_eq!(decode_payload(header, payload).as_ref(), Ok(record));
     out[start..start + HEADER_LEN].copy_from_slice(&header.to_bytes());
+    let end = start as u64 + frame_len(len);
+    out.resize(end as usize - TRAILER_LEN, 0);
+    out.extend_from_slice(&TRAILER);
     Ok(())
 }
 
@@ -104,6 +128,16 @@ pub fn decode_payload(header: Header, payload: &[u8]) -> Result<Record, Reason> 
     Ok(record)
 }
 
+/// Checks the trailer at the end of a frame's `body` (everything after its
+/// header).
+pub fn check_trailer(body: &[u8]) -> Result<(), Reason> {
+    match body.last_chunk::<TRAILER_LEN>() {
+        Some(t) if *t == TRAILER => Ok(()),
+        Some(t) if *t == [0; TRAILER_LEN] => Err(Reason::Unfinished),
+        _ => Err(Reason::Trailer),
+    }
+}
+
 /// Decodes the record framed at the start of `bytes`: `Ok(Some((record,
 /// frame_len)))`, or `Ok(None)` if `bytes` ends inside the frame (at the end
 /// of a file, a torn write), or why the frame is corrupt. Never panics and
@@ -119,12 +153,13 @@ pub fn decode(bytes: &[u8], record_len_max: u32) -> Result<Option<(Record, usize
             max: record_len_max,
         });
     }
-    let len = header.len as usize;
-    let Some(payload) = rest.get(..len) else {
+    let frame = frame_len(header.len) as usize;
+    let Some(body) = rest.get(..frame - HEADER_LEN) else {
         return Ok(None);
     };
-    let record = decode_payload(header, payload)?;
-    Ok(Some((record, HEADER_LEN + len)))
+    check_trailer(body)?;
+    let record = decode_payload(header, &body[..header.len as usize])?;
+    Ok(Some((record, frame)))
 }
 
 #[cfg(test)]
@@ -147,6 +182,32 @@ mod tests {
         let (back, len) = decode(&buf[1..], RECORD_LEN_MAX_DEFAULT).unwrap().unwrap();
         assert_eq!(back, record);
         assert_eq!(len, buf.len() - 1);
+    }
+
+    #[test]
+    fn frames_are_multiples_of_eight_and_end_in_the_trailer() {
+        for len in [0usize, 1, 7, 20, 300] {
+            let record = Record::Accept {
+                slot: paxos_core::Slot(1),
+                ballot: Ballot::new(1, NodeId(1)),
+                value: paxos_core::Value::Command(paxos_core::Command {
+                    client: paxos_core::ClientId(1),
+                    seq: 1,
+                    payload: vec![0; len],
+                }),
+            };
+            let mut buf = Vec::new();
+            encode(&record, &mut buf, RECORD_LEN_MAX_DEFAULT).unwrap();
+            assert_eq!(buf.len() % 8, 0);
+            assert_eq!(buf[buf.len() - TRAILER_LEN..], TRAILER);
+            let mut flipped = buf.clone();
+            let at = buf.len() - 1;
+            flipped[at] ^= 1;
+            assert_eq!(
+                decode(&flipped, RECORD_LEN_MAX_DEFAULT),
+                Err(Reason::Trailer)
+            );
+        }
     }
 
     #[test]

@@ -12,7 +12,17 @@ pub const ME: Identity = Identity {
     node: NodeId(3),
 };
 
+/// Without reserved space, so the log file is exactly its records.
 pub fn create(dir: &Path) -> FileStorage {
+    let opts = Options {
+        preallocate: 0,
+        ..Options::default()
+    };
+    FileStorage::open(dir, ME, OpenMode::CreateNew, opts).unwrap()
+}
+
+/// With the default reserved space ahead of the log.
+pub fn create_reserved(dir: &Path) -> FileStorage {
     FileStorage::open(dir, ME, OpenMode::CreateNew, Options::default()).unwrap()
 }
 

@@ -6,13 +6,19 @@
 //! - flip every bit of the log, one at a time (bit rot in synced data), and
 //!   reopen: it must refuse with `Corrupt` or restore every acknowledged
 //!   promise, round and accepted value;
-//! - flip every bit of the identity file: it must refuse.
+//! - flip every bit of the identity file: it must refuse;
+//! - with space reserved ahead of the log: write every byte prefix of the
+//!   last sync group into the zeros (a crash during that write) and reopen:
+//!   it must open with exactly the records wholly before the cut (only a
+//!   cut inside an 8-byte trailer, which a sector never splits, may be
+//!   refused); and flip every bit of the records and the zeros after them.
 //!
 //! Counts are printed (`cargo test -- --nocapture`).
 
 use crate::common::*;
 use paxos_core::{DurableState, Record, Storage};
-use storage_file::{Error, IDENTITY_FILE};
+use storage_file::record::TRAILER_LEN;
+use storage_file::{Error, IDENTITY_FILE, PREALLOCATE_DEFAULT};
 
 /// Whether `restored` holds everything `acked` promised and accepted.
 fn covers(restored: &DurableState, acked: &DurableState) -> bool {
@@ -114,18 +120,22 @@ fn a_record_boundary_cut_restores_exactly_that_prefix_and_the_log_goes_on_from_i
 #[test]
 fn flipping_any_bit_of_the_log_never_loses_an_acknowledged_record() {
     let tmp = tempfile::tempdir().unwrap();
-    let records: Vec<Record> = sample_groups().concat();
     write_groups(tmp.path(), &sample_groups());
     let log = log_bytes(tmp.path());
-    let acked = DurableState::from_records(&records);
+    flip_every_bit(tmp.path(), &log, "bit flips");
+}
 
+/// Flips each bit of `log` in turn: the storage must open with every
+/// sample record or refuse with `Corrupt` at or before the flip.
+fn flip_every_bit(dir: &std::path::Path, log: &[u8], what: &str) {
+    let acked = DurableState::from_records(&sample_groups().concat());
     let (mut opened, mut refused) = (0u64, 0u64);
-    let mut copy = log.clone();
+    let mut copy = log.to_vec();
     for byte in 0..log.len() {
         for bit in 0..8 {
             copy[byte] ^= 1 << bit;
-            set_log(tmp.path(), &copy);
-            match reopen(tmp.path()) {
+            set_log(dir, &copy);
+            match reopen(dir) {
                 Ok(mut s) => {
                     opened += 1;
                     let state = s.load().unwrap();
@@ -144,10 +154,95 @@ fn flipping_any_bit_of_the_log_never_loses_an_acknowledged_record() {
         }
     }
     println!(
-        "bit flips: {} tried over {} bytes, {opened} opened, {refused} refused (Corrupt)",
+        "{what}: {} tried over {} bytes, {opened} opened, {refused} refused (Corrupt)",
         log.len() * 8,
         log.len()
     );
+}
+
+/// The sample log written with reserved space: its records (checked to be
+/// followed only by zeros up to the reserved length).
+fn reserved_log(dir: &std::path::Path) -> Vec<u8> {
+    let mut s = create_reserved(dir);
+    for group in sample_groups() {
+        s.append(&group).unwrap();
+        s.sync().unwrap();
+    }
+    let written = s.synced_len() as usize;
+    drop(s);
+    let mut log = log_bytes(dir);
+    assert_eq!(log.len() as u64, PREALLOCATE_DEFAULT, "space was reserved");
+    assert!(
+        log[written..].iter().all(|b| *b == 0),
+        "reserved space is zeros"
+    );
+    log.truncate(written);
+    log
+}
+
+#[test]
+fn an_unfinished_write_into_reserved_space_is_cut_at_every_byte() {
+    let tmp = tempfile::tempdir().unwrap();
+    let records: Vec<Record> = sample_groups().concat();
+    let log = reserved_log(tmp.path());
+    let ends = record_ends(&records);
+    assert_eq!(*ends.last().unwrap(), log.len());
+    let last_group = sample_groups().last().unwrap().len();
+    let group_start = ends[records.len() - last_group - 1];
+
+    let (mut opened, mut refused) = (0u64, 0u64);
+    for cut in group_start..=log.len() {
+        // The write got `cut` bytes in; the reserved zeros follow.
+        let mut file = log[..cut].to_vec();
+        file.resize(cut + 4096, 0);
+        set_log(tmp.path(), &file);
+        let whole = ends.iter().take_while(|e| **e <= cut).count();
+        let boundary = ends[whole - 1];
+        let in_trailer = ends.iter().any(|e| cut > e - TRAILER_LEN && cut < *e);
+        match reopen(tmp.path()) {
+            Ok(mut s) => {
+                opened += 1;
+                assert_eq!(
+                    s.load().unwrap(),
+                    DurableState::from_records(&records[..whole]),
+                    "cut at {cut}"
+                );
+                assert_eq!(s.recovery().len, boundary as u64, "cut at {cut}");
+            }
+            Err(Error::Corrupt { .. }) if in_trailer => refused += 1,
+            Err(e) => panic!("cut at {cut} (not inside a trailer) refused: {e}"),
+        }
+    }
+    println!(
+        "reserved-space cuts: {} tried, {opened} opened, {refused} refused (inside a trailer)",
+        log.len() - group_start + 1
+    );
+    assert!(opened > refused);
+}
+
+#[test]
+fn flipping_any_bit_of_a_reserved_log_never_loses_an_acknowledged_record() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut log = reserved_log(tmp.path());
+    log.resize(log.len() + 64, 0);
+    flip_every_bit(tmp.path(), &log, "reserved-log bit flips");
+}
+
+#[test]
+fn a_reserved_log_reopens_and_goes_on_where_it_ended() {
+    let tmp = tempfile::tempdir().unwrap();
+    let records: Vec<Record> = sample_groups().concat();
+    let log = reserved_log(tmp.path());
+    let mut s = reopen(tmp.path()).unwrap();
+    assert_eq!(s.recovery().len, log.len() as u64);
+    assert_eq!(s.load().unwrap(), DurableState::from_records(&records));
+    s.append(&[Record::Round(1_000)]).unwrap();
+    s.sync().unwrap();
+    drop(s);
+    let mut expected = records;
+    expected.push(Record::Round(1_000));
+    let state = reopen(tmp.path()).unwrap().load().unwrap();
+    assert_eq!(state, DurableState::from_records(&expected));
 }
 
 #[test]

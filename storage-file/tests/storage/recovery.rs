@@ -6,7 +6,7 @@
 
 use crate::common::*;
 use paxos_core::{DurableState, Record, Storage};
-use storage_file::record::{Header, HEADER_LEN};
+use storage_file::record::{frame_len, Header, HEADER_LEN, TRAILER, TRAILER_LEN};
 use storage_file::{Error, FileStorage, OpenMode, Options, Reason};
 
 /// A frame with a valid header around arbitrary payload bytes.
@@ -17,6 +17,8 @@ fn frame(payload: &[u8]) -> Vec<u8> {
     };
     let mut out = header.to_bytes().to_vec();
     out.extend_from_slice(payload);
+    out.resize(frame_len(header.len) as usize - TRAILER_LEN, 0);
+    out.extend_from_slice(&TRAILER);
     out
 }
 
@@ -39,8 +41,7 @@ fn corrupt(result: Result<FileStorage, Error>) -> (u64, Reason) {
 fn a_complete_final_record_with_a_bad_payload_checksum_is_refused_not_cut() {
     let (tmp, mut log, records) = setup();
     let last_start = record_ends(&records)[records.len() - 2];
-    let end = log.len();
-    log[end - 1] ^= 0x01;
+    log[last_start + HEADER_LEN + 1] ^= 0x01;
     set_log(tmp.path(), &log);
     assert_eq!(
         corrupt(reopen(tmp.path())),
@@ -133,7 +134,10 @@ fn a_length_over_record_len_max_is_refused_before_allocating() {
 #[test]
 fn records_longer_than_a_smaller_configured_max_are_refused_on_open() {
     let (tmp, _, _) = setup();
-    let opts = Options { record_len_max: 64 };
+    let opts = Options {
+        record_len_max: 64,
+        ..Options::default()
+    };
     let err = FileStorage::open(tmp.path(), ME, OpenMode::Existing, opts).err();
     assert!(
         matches!(
@@ -145,6 +149,49 @@ fn records_longer_than_a_smaller_configured_max_are_refused_on_open() {
         ),
         "{err:?}"
     );
+}
+
+#[test]
+fn a_damaged_trailer_is_refused_even_at_the_tail() {
+    let (tmp, mut log, records) = setup();
+    let last_start = record_ends(&records)[records.len() - 2];
+    let end = log.len();
+    log[end - 3] ^= 0x10;
+    set_log(tmp.path(), &log);
+    assert_eq!(
+        corrupt(reopen(tmp.path())),
+        (last_start as u64, Reason::Trailer)
+    );
+}
+
+#[test]
+fn a_record_without_its_trailer_followed_by_zeros_is_unfinished_and_is_cut() {
+    let (tmp, mut log, records) = setup();
+    let good = log.len();
+    let mut unfinished = frame(&rmp_serde::to_vec(&Record::Round(77)).unwrap());
+    let n = unfinished.len();
+    unfinished[n - TRAILER_LEN..].fill(0);
+    log.extend(unfinished);
+    log.extend(std::iter::repeat_n(0, 4096));
+    set_log(tmp.path(), &log);
+    let mut s = reopen(tmp.path()).unwrap();
+    assert_eq!(s.recovery().truncated, (n + 4096) as u64);
+    assert_eq!(s.load().unwrap(), DurableState::from_records(&records));
+    drop(s);
+    assert_eq!(log_bytes(tmp.path()).len(), good);
+}
+
+#[test]
+fn a_record_without_its_trailer_followed_by_data_is_refused() {
+    let (tmp, mut log, _) = setup();
+    let at = log.len() as u64;
+    let mut unfinished = frame(&rmp_serde::to_vec(&Record::Round(77)).unwrap());
+    let n = unfinished.len();
+    unfinished[n - TRAILER_LEN..].fill(0);
+    log.extend(unfinished);
+    log.extend(frame(&rmp_serde::to_vec(&Record::Round(78)).unwrap()));
+    set_log(tmp.path(), &log);
+    assert_eq!(corrupt(reopen(tmp.path())), (at, Reason::Unfinished));
 }
 
 #[test]

@@ -99,6 +99,7 @@ fn a_record_over_record_len_max_is_refused_and_nothing_of_its_call_is_kept() {
     let tmp = tempfile::tempdir().unwrap();
     let opts = storage_file::Options {
         record_len_max: 100,
+        ..Default::default()
     };
     let mut s =
         storage_file::FileStorage::open(tmp.path(), ME, storage_file::OpenMode::CreateNew, opts)

@@ -151,7 +151,9 @@ fn existing_refuses_an_identity_file_of_another_format_version() {
     drop(create(tmp.path()));
     let path = tmp.path().join(IDENTITY_FILE);
     let mut bytes = std::fs::read(&path).unwrap();
-    bytes[8..12].copy_from_slice(&2u32.to_le_bytes());
+    // Version 1 logs had no trailers: reading one as version 2 would refuse
+    // every record as corrupt, so the version check must refuse it first.
+    bytes[8..12].copy_from_slice(&1u32.to_le_bytes());
     let check = crc32c::crc32c(&bytes[..28]);
     bytes[28..].copy_from_slice(&check.to_le_bytes());
     std::fs::write(&path, &bytes).unwrap();
@@ -160,8 +162,8 @@ fn existing_refuses_an_identity_file_of_another_format_version() {
         matches!(
             err,
             Error::Version {
-                found: 2,
-                supported: 1,
+                found: 1,
+                supported: storage_file::FORMAT_VERSION,
                 ..
             }
         ),
@@ -173,7 +175,10 @@ fn existing_refuses_an_identity_file_of_another_format_version() {
 fn invalid_options_are_refused_before_touching_the_disk() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("new");
-    let opts = storage_file::Options { record_len_max: 0 };
+    let opts = storage_file::Options {
+        record_len_max: 0,
+        ..Default::default()
+    };
     let err = FileStorage::open(&dir, ME, OpenMode::CreateNew, opts).unwrap_err();
     assert!(
         matches!(
