@@ -109,6 +109,7 @@ pub async fn start<SM: StateMachine + Send + Unpin + 'static>(
     cluster.batch_max = 1024;
     cluster.pipeline_max = 2;
     cluster.queue_max = 1 << 16;
+    cluster.thrifty = settings.thrifty;
     let roles = Roles {
         proposer: settings.roles.proposer,
         acceptor: settings.roles.acceptor,

@@ -109,6 +109,8 @@ pub fn run_seed(seed: u64, plan: &Plan, trace: bool) -> (&'static str, Report) {
             };
             let mut proto = MultiPaxos::new(layout, quorum);
             proto.config.bugs = bugs;
+            // Half the runs send each batch to one phase-2 quorum only.
+            proto.config.thrifty = rng.random_bool(0.5);
             Sim::new(proto, opts).run()
         }
         _ => {

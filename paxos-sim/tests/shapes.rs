@@ -52,6 +52,7 @@ fn shape(seed: u64) -> (String, Box<dyn FnOnce(Options) -> paxos_sim::sim::Repor
     let tight = env_or("REVIEW_TIGHT", 0) == 1 && rng.random_bool(0.5);
     let multi = |layout: Layout, q: QuorumSystem, tight: bool| {
         let mut p = MultiPaxos::new(layout, q);
+        p.config.thrifty = (seed / 8) % 2 == 1;
         if tight {
             p.config.heartbeat_interval = 1;
             p.config.election_timeout = 2;

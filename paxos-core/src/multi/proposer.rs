@@ -210,6 +210,21 @@ impl Proposer {
         self.config.quorum.acceptors().collect()
     }
 
+    /// The phase-2 quorum a thrifty leader sends to: its own acceptor first
+    /// (no network hop), then the others latest heard from (ties by id).
+    fn thrifty_quorum(&self) -> Vec<NodeId> {
+        let Role::Leader { heard, .. } = &self.role else {
+            return self.acceptors();
+        };
+        let mut order = self.acceptors();
+        order.sort_by_key(|a| {
+            let last = heard.get(a).copied();
+            (*a != self.id, std::cmp::Reverse(last), *a)
+        });
+        order.truncate(self.config.quorum.phase2_size());
+        order
+    }
+
     /// Learners, and the other proposers (they keep the chosen log too, so a
     /// new leader need not start Phase 1 from slot 0).
     fn audience(&self) -> BTreeSet<NodeId> {
@@ -560,7 +575,11 @@ impl Proposer {
     }
 
     fn send_batch(&mut self, entries: Vec<(Slot, Value)>, ready: &mut Ready<Message>) {
-        let acceptors = self.acceptors();
+        let acceptors = if self.config.thrifty {
+            self.thrifty_quorum()
+        } else {
+            self.acceptors()
+        };
         let now = self.now;
         let Role::Leader {
             ballot,

@@ -664,6 +664,56 @@ fn leader_chooses_a_slot_on_a_phase2_quorum_and_sends_decide_to_learners_and_pro
     assert!(decides(&ready.messages).is_empty(), "decided once");
 }
 
+/// The acceptors each non-empty `Accept` in `ready` goes to.
+fn accept_targets(ready: &Ready<Message>) -> Vec<NodeId> {
+    accepts(&ready.messages)
+        .into_iter()
+        .filter(|(_, _, entries)| !entries.is_empty())
+        .map(|(to, _, _)| to)
+        .collect()
+}
+
+#[test]
+fn thrifty_leader_sends_to_one_quorum_retransmits_to_all_then_prefers_who_answered() {
+    let mut config = config();
+    config.proposers = vec![A1, P5];
+    config.thrifty = true;
+    let mut p = proposer(A1, &config);
+    // A1 and A2 promised: heard from most recently.
+    let ballot = elect_by_hand(&mut p, &config);
+    let ready = propose(&mut p, cmd(1, 1));
+    assert_eq!(accept_targets(&ready), vec![A1, A2], "own acceptor first");
+
+    // Nobody answers: the retransmit goes to every acceptor.
+    let mut resent = Vec::new();
+    for _ in 0..config.retransmit_timeout {
+        let mut ready = Ready::new();
+        p.tick(&mut ready);
+        resent.extend(accept_targets(&ready));
+    }
+    assert_eq!(resent, vec![A1, A2, A3]);
+
+    // A1 and A3 answer; A2 stays silent.
+    let accepted = Message::Accepted {
+        ballot,
+        slots: vec![Slot(0)],
+    };
+    let _ = handle_proposer(&mut p, A1, accepted.clone());
+    let ready = handle_proposer(&mut p, A3, accepted);
+    assert_eq!(decides(&ready.messages).len(), 2, "chosen by A1 and A3");
+    let ready = propose(&mut p, cmd(1, 2));
+    assert_eq!(accept_targets(&ready), vec![A1, A3], "A3 answered last");
+}
+
+#[test]
+fn leader_sends_each_batch_to_every_acceptor_unless_thrifty() {
+    let config = config();
+    let mut p = proposer(P4, &config);
+    let _ = elect_by_hand(&mut p, &config);
+    let ready = propose(&mut p, cmd(1, 1));
+    assert_eq!(accept_targets(&ready), vec![A1, A2, A3]);
+}
+
 #[test]
 fn leader_ignores_accepted_for_another_ballot_or_from_non_acceptors() {
     let config = config();

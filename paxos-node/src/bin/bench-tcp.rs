@@ -1,7 +1,8 @@
 //! Benchmark: three `paxos-node` processes on loopback with file storage
 //! (fsync on), 16-byte commands, 1, 16 and 256 concurrent clients over the
-//! line protocol. Prints commands/s, p50 and p99 latency, and storage syncs
-//! per committed command (how well group commit works).
+//! line protocol, each with Phase 2 to every acceptor and thrifty (to one
+//! majority). Prints commands/s, p50 and p99 latency, and storage syncs per
+//! committed command (how well group commit works).
 //!
 //! Build first: `cargo build --release -p paxos-node`, then
 //! `./target/release/bench-tcp`.
@@ -29,6 +30,9 @@ struct Args {
     /// Where the data directories go (default: a temporary directory).
     #[arg(long)]
     dir: Option<PathBuf>,
+    /// Phase-2 modes to run: `all` (accepts to every acceptor), `thrifty`.
+    #[arg(long, value_delimiter = ',', default_value = "all,thrifty")]
+    modes: Vec<String>,
 }
 
 type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
@@ -72,7 +76,7 @@ fn free_ports(n: usize) -> Res<Vec<u16>> {
         .collect::<Result<_, _>>()?)
 }
 
-async fn start_cluster(dir: &std::path::Path) -> Res<(Vec<Child>, Vec<SocketAddr>)> {
+async fn start_cluster(dir: &std::path::Path, thrifty: bool) -> Res<(Vec<Child>, Vec<SocketAddr>)> {
     let exe = std::env::current_exe()?
         .parent()
         .ok_or("no exe dir")?
@@ -91,6 +95,7 @@ async fn start_cluster(dir: &std::path::Path) -> Res<(Vec<Child>, Vec<SocketAddr
             .arg("--data-dir")
             .arg(dir.join(format!("node-{}", i + 1)))
             .args(["--client-listen", &client.to_string()])
+            .args(thrifty.then_some("--thrifty"))
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .kill_on_drop(true)
@@ -153,8 +158,8 @@ struct Row {
     syncs_per_cmd: f64,
 }
 
-async fn run(args: &Args, clients: usize, dir: &std::path::Path) -> Res<Row> {
-    let (children, addrs) = start_cluster(dir).await?;
+async fn run(args: &Args, clients: usize, thrifty: bool, dir: &std::path::Path) -> Res<Row> {
+    let (children, addrs) = start_cluster(dir, thrifty).await?;
     // The first command elects a leader; then every client talks to it.
     Line::connect(addrs[0]).await?.call("SET warm up").await?;
     let target = addrs[leader(&addrs).await?];
@@ -220,19 +225,28 @@ async fn main() -> Res<()> {
         "bench-tcp: 3 paxos-node processes, file storage with fdatasync, {}s per row",
         args.seconds
     );
-    println!("| clients | cmds/s | p50 | p99 | syncs/cmd (all nodes) |");
-    println!("|---:|---:|---:|---:|---:|");
-    for (i, c) in args.clients.iter().enumerate() {
-        let dir = base.join(format!("run-{i}"));
-        let r = run(&args, *c, &dir).await?;
-        println!(
-            "| {} | {:.0} | {:.3} ms | {:.3} ms | {:.4} |",
-            r.clients,
-            r.per_sec,
-            r.p50.as_secs_f64() * 1e3,
-            r.p99.as_secs_f64() * 1e3,
-            r.syncs_per_cmd
-        );
+    println!("| clients | phase 2 | cmds/s | p50 | p99 | syncs/cmd (all nodes) |");
+    println!("|---:|---|---:|---:|---:|---:|");
+    let mut run_no = 0;
+    for c in &args.clients {
+        for mode in &args.modes {
+            let thrifty = match mode.as_str() {
+                "all" => false,
+                "thrifty" => true,
+                other => return Err(format!("--modes: unknown mode {other:?}").into()),
+            };
+            run_no += 1;
+            let dir = base.join(format!("run-{run_no}"));
+            let r = run(&args, *c, thrifty, &dir).await?;
+            println!(
+                "| {} | {mode} | {:.0} | {:.3} ms | {:.3} ms | {:.4} |",
+                r.clients,
+                r.per_sec,
+                r.p50.as_secs_f64() * 1e3,
+                r.p99.as_secs_f64() * 1e3,
+                r.syncs_per_cmd
+            );
+        }
     }
     Ok(())
 }

@@ -108,6 +108,36 @@ async fn sigkill_of_the_leader_under_load_loses_no_acknowledged_command() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thrifty_cluster_keeps_committing_while_either_follower_is_down() {
+    // The leader sends each batch to itself and one follower only; killing
+    // that follower must cost a retransmit, not progress.
+    let mut cluster = Cluster::new(3, &["--thrifty"]);
+    cluster.start_all_new().await;
+    let mut count = 0;
+    for i in 0..3 {
+        count += 1;
+        assert_eq!(incr_anywhere(&cluster, "t", i).await, count);
+    }
+    let leader = cluster.leader().await.expect("a leader");
+    for victim in (1..=3).filter(|id| *id != leader) {
+        cluster.kill(victim).await;
+        for i in 0..5 {
+            count += 1;
+            assert_eq!(
+                incr_anywhere(&cluster, "t", i).await,
+                count,
+                "node {victim} down"
+            );
+        }
+        cluster.start(victim, false).await;
+    }
+    for id in 1..=3 {
+        let reply = cluster.connect(id).await.call("GET t").await.unwrap();
+        assert_eq!(reply, format!("+{count}"), "node {id}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_of_every_node_keeps_the_state() {
     let mut cluster = Cluster::new(3, &[]);
     cluster.start_all_new().await;
