@@ -26,20 +26,25 @@ run() { # name port
 
 echo "| server | clients | test | requests/s | p50 ms | p99 ms |"
 echo "|---|---|---|---:|---:|---:|"
-# paxos-kv: three processes, each its own data directory, fsync on.
+# paxos-kv: three processes, each its own data directory, fsync on; Phase 2
+# to every node, then thrifty (to one majority).
 peers="1=127.0.0.1:17101,2=127.0.0.1:17102,3=127.0.0.1:17103"
-for i in 1 2 3; do
-    RUST_LOG=warn ./target/release/paxos-kv --id $i --peers "$peers" \
-        --listen 127.0.0.1:1638$i --data-dir "$work/kv-$i" >/dev/null &
-    pids+=($!)
+for mode in all thrifty; do
+    flags=()
+    if [ "$mode" = thrifty ]; then flags=(--thrifty); fi
+    for i in 1 2 3; do
+        RUST_LOG=warn ./target/release/paxos-kv --id $i --peers "$peers" "${flags[@]}" \
+            --listen 127.0.0.1:1638$i --data-dir "$work/kv-$mode-$i" >/dev/null 2>&1 &
+        pids+=($!)
+    done
+    for i in 1 2 3; do
+        until redis-cli -p 1638$i PING >/dev/null 2>&1; do sleep 0.1; done
+    done
+    redis-cli -p 16381 SET warm up >/dev/null
+    leader=$(for i in 1 2 3; do if redis-cli -p 1638$i INFO | grep -q 'paxos_role:leader'; then echo $i; fi; done | head -1)
+    run "paxos-kv (3 nodes, $mode, leader n$leader)" "1638${leader:-1}"
+    kill "${pids[@]}"; wait 2>/dev/null || true; pids=()
 done
-for i in 1 2 3; do
-    until redis-cli -p 1638$i PING >/dev/null 2>&1; do sleep 0.1; done
-done
-redis-cli -p 16381 SET warm up >/dev/null
-leader=$(for i in 1 2 3; do if redis-cli -p 1638$i INFO | grep -q 'paxos_role:leader'; then echo $i; fi; done | head -1)
-run "paxos-kv (3 nodes, leader n$leader)" "1638${leader:-1}"
-kill "${pids[@]}"; wait 2>/dev/null || true; pids=()
 # One durable Redis.
 redis-server --port 16390 --dir "$work" --appendonly yes --appendfsync always \
     --save '' --daemonize no >/dev/null &
