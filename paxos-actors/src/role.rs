@@ -101,7 +101,12 @@ pub struct RoleActor<R: Role> {
     subscribers: Vec<mpsc::Sender<Vec<(Slot, Value)>>>,
     submit: Option<Arc<SubmitQueue>>,
     buf: Ready<Message>,
+    /// Written-behind records not yet handed to the storage thread.
+    behind: Vec<paxos_core::Record>,
 }
+
+/// Most written-behind records held before the next tick hands them over.
+const BEHIND_MAX: usize = 4096;
 
 impl<R: Role> RoleActor<R> {
     pub(crate) fn new(
@@ -123,6 +128,7 @@ impl<R: Role> RoleActor<R> {
             subscribers: Vec::new(),
             submit: None,
             buf: Ready::new(),
+            behind: Vec::new(),
         }
     }
 
@@ -188,7 +194,10 @@ impl<R: Role> RoleActor<R> {
     }
 
     /// Writes records nothing waits for (a learner's log); a failure still
-    /// stops the node, through `Synced`.
+    /// stops the node, through `Synced`. Blocking storage gets them at the
+    /// next tick, in one job: waking the storage thread for every decided
+    /// batch put a futex wake (and allocator lock contention) in front of
+    /// every client reply.
     fn write_behind(
         &mut self,
         records: Vec<paxos_core::Record>,
@@ -196,22 +205,37 @@ impl<R: Role> RoleActor<R> {
     ) -> Result<(), String> {
         match &mut self.persist {
             Persist::Inline(storage) => storage.persist(&records),
-            Persist::Thread(thread) => {
-                let ticket = self.next_ticket;
-                self.next_ticket += 1;
-                let me = ctx.address();
-                thread.submit_lazy(
-                    records,
-                    Box::new(move |result| {
-                        if result.is_err() {
-                            me.do_send(Synced { ticket, result });
-                        }
-                    }),
-                );
+            Persist::Thread(_) => {
+                self.behind.extend(records);
+                if self.tick.is_zero() || self.behind.len() >= BEHIND_MAX {
+                    self.flush_behind(ctx);
+                }
                 Ok(())
             }
             Persist::Nothing => Ok(()),
         }
+    }
+
+    /// Hands the written-behind records to the storage thread.
+    fn flush_behind(&mut self, ctx: &mut Context<Self>) {
+        let Persist::Thread(thread) = &self.persist else {
+            return;
+        };
+        if self.behind.is_empty() {
+            return;
+        }
+        let records = std::mem::take(&mut self.behind);
+        let ticket = self.next_ticket;
+        self.next_ticket += 1;
+        let me = ctx.address();
+        thread.submit_lazy(
+            records,
+            Box::new(move |result| {
+                if result.is_err() {
+                    me.do_send(Synced { ticket, result });
+                }
+            }),
+        );
     }
 
     /// Sends, then delivers: everything this Ready reports is durable.
@@ -254,6 +278,10 @@ impl<R: Role> Actor for RoleActor<R> {
         ctx.set_mailbox_capacity(self.mailbox_capacity);
         self.schedule_tick(ctx);
     }
+
+    fn stopped(&mut self, ctx: &mut Context<Self>) {
+        self.flush_behind(ctx);
+    }
 }
 
 impl<R: Role> RoleActor<R> {
@@ -271,6 +299,7 @@ impl<R: Role> RoleActor<R> {
             }
             act.role.tick(&mut act.buf);
             act.process(ctx);
+            act.flush_behind(ctx);
             act.schedule_tick(ctx);
         });
     }

@@ -344,3 +344,67 @@ async fn an_acceptor_whose_first_write_fails_never_sends_a_promise_or_accepted()
         "replies that depend on the failed write: {sent:?}"
     );
 }
+
+/// In-memory storage that says it blocks, so the node runs it on a storage
+/// thread as it would file storage, and reports how many records each
+/// append carried.
+struct Threaded {
+    inner: paxos_core::MemStorage,
+    appended: tokio::sync::mpsc::UnboundedSender<usize>,
+}
+
+impl paxos_core::Storage for Threaded {
+    type Error = paxos_core::Error;
+    fn load(&mut self) -> Result<paxos_core::DurableState, Self::Error> {
+        self.inner.load()
+    }
+    fn append(&mut self, records: &[paxos_core::Record]) -> Result<(), Self::Error> {
+        self.inner.append(records)?;
+        let _ = self.appended.send(records.len());
+        Ok(())
+    }
+    fn sync(&mut self) -> Result<(), Self::Error> {
+        self.inner.sync()
+    }
+    fn blocks(&self) -> bool {
+        true
+    }
+}
+
+#[actix_rt::test]
+async fn a_learner_on_blocking_storage_writes_every_decided_entry_behind() {
+    // The learner hands its records over at ticks, not per decision: check
+    // every one still reaches storage.
+    let id = NodeId(1);
+    let net = transport_mem::MemNetwork::<Message>::new(1, 1 << 10);
+    let cluster = multi::Config::new(QuorumSystem::majority([id]).unwrap(), vec![id], vec![id]);
+    let mut config = NodeConfig::new(id, Roles::ALL, cluster);
+    config.tick = Duration::from_millis(1);
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let node = NodeBuilder::new(config)
+        .transport(net.transport(id))
+        .acceptor_storage(paxos_core::MemStorage::default())
+        .proposer_storage(paxos_core::MemStorage::default())
+        .learner_storage(Threaded {
+            inner: paxos_core::MemStorage::default(),
+            appended: tx,
+        })
+        .state_machine(paxos_actors::kv::KvStore::new())
+        .start()
+        .unwrap();
+    net.register(id, node.inbox());
+    let mut client = node.client(paxos_core::ClientId(1)).unwrap();
+    for n in 1..=20u64 {
+        let got = client.propose(incr("k")).await;
+        assert_eq!(got, Ok(n.to_string().into_bytes()));
+    }
+    let mut written = 0;
+    while written < 20 {
+        let batch = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .expect("decided entries reach storage within the deadline");
+        written += batch.expect("storage thread alive");
+    }
+    assert_eq!(written, 20, "one record per decided entry, none twice");
+    node.stop();
+}
