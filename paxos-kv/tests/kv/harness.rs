@@ -31,10 +31,17 @@ pub struct Cluster {
     dir: tempfile::TempDir,
     pub peers: String,
     pub nodes: BTreeMap<u64, Node>,
+    /// Extra flags every node starts with.
+    flags: Vec<String>,
 }
 
 impl Cluster {
     pub async fn start(n: u64) -> Cluster {
+        Self::start_with(n, &[]).await
+    }
+
+    /// Starts `n` nodes, each with the extra `flags`.
+    pub async fn start_with(n: u64, flags: &[&str]) -> Cluster {
         let ports = free_ports(2 * n as usize);
         let peers = (0..n as usize)
             .map(|i| format!("{}=127.0.0.1:{}", i + 1, ports[2 * i]))
@@ -44,6 +51,7 @@ impl Cluster {
             dir: tempfile::tempdir().expect("tempdir"),
             peers,
             nodes: BTreeMap::new(),
+            flags: flags.iter().map(|f| f.to_string()).collect(),
         };
         for i in 0..n as usize {
             let redis: SocketAddr = format!("127.0.0.1:{}", ports[2 * i + 1])
@@ -65,6 +73,7 @@ impl Cluster {
             .args(["--listen", &redis.to_string()])
             .arg("--data-dir")
             .arg(self.dir.path().join(format!("node-{id}")))
+            .args(&self.flags)
             .env(
                 "RUST_LOG",
                 std::env::var("RUST_LOG").unwrap_or_else(|_| "error".into()),

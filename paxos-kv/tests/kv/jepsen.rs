@@ -37,8 +37,14 @@ fn to_ret(op: &Op, reply: &Reply) -> Option<Ret> {
 pub async fn run() {
     let seed = env("KV_JEPSEN_SEED", rand::random::<u32>() as u64);
     let secs = env("KV_JEPSEN_SECS", 4);
-    println!("jepsen: seed {seed}, {secs}s (replay: KV_JEPSEN_SEED={seed} KV_JEPSEN_SECS={secs})");
-    let cluster = Arc::new(tokio::sync::Mutex::new(Cluster::start(3).await));
+    // Odd seeds run thrifty Phase 2 (each batch to one majority only).
+    let thrifty = seed % 2 == 1;
+    println!(
+        "jepsen: seed {seed}, {secs}s, thrifty {thrifty} \
+         (replay: KV_JEPSEN_SEED={seed} KV_JEPSEN_SECS={secs})"
+    );
+    let flags: &[&str] = if thrifty { &["--thrifty"] } else { &[] };
+    let cluster = Arc::new(tokio::sync::Mutex::new(Cluster::start_with(3, flags).await));
     let start = Instant::now();
     let end = start + Duration::from_secs(secs);
     let history: Arc<Mutex<Vec<Event>>> = Arc::default();
