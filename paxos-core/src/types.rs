@@ -93,6 +93,25 @@ pub enum Value {
     Command(Command),
 }
 
+impl Value {
+    /// About how many bytes this value adds to an encoded message: the
+    /// payload plus a fixed allowance for its framing. What message size
+    /// bounds ([`crate::multi::Config::message_bytes_max`]) count.
+    pub fn size_hint(&self) -> usize {
+        match self {
+            Value::Noop => 16,
+            Value::Command(c) => c.size_hint(),
+        }
+    }
+}
+
+impl Command {
+    /// About how many bytes this command adds to an encoded message.
+    pub fn size_hint(&self) -> usize {
+        self.payload.len().saturating_add(48)
+    }
+}
+
 impl fmt::Display for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -111,6 +111,11 @@ pub fn run_seed(seed: u64, plan: &Plan, trace: bool) -> (&'static str, Report) {
             proto.config.bugs = bugs;
             // Half the runs send each batch to one phase-2 quorum only.
             proto.config.thrifty = rng.random_bool(0.5);
+            // A third of the runs carry one value per message, so promises,
+            // accepts and decides come in many parts.
+            if rng.random_bool(0.33) {
+                proto.config.message_bytes_max = 1;
+            }
             Sim::new(proto, opts).run()
         }
         _ => {

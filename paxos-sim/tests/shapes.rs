@@ -62,6 +62,7 @@ fn shape(seed: u64) -> (String, Box<dyn FnOnce(Options) -> paxos_sim::sim::Repor
             p.config.pipeline_max = 1;
             p.config.queue_max = 2;
             p.config.catchup_max = 1;
+            p.config.message_bytes_max = 1;
         }
         p
     };

@@ -1,4 +1,4 @@
-use super::{Config, Message};
+use super::{split_by_size, Config, Message};
 use crate::ready::{DurableState, Ready, Record};
 use crate::types::{Ballot, NodeId, Slot, Value};
 use std::collections::BTreeMap;
@@ -10,6 +10,8 @@ use std::collections::BTreeMap;
 pub struct Acceptor {
     promised: Ballot,
     accepted: BTreeMap<Slot, (Ballot, Value)>,
+    /// Promises larger than this go out in parts.
+    message_bytes_max: usize,
 }
 
 impl Acceptor {
@@ -23,6 +25,7 @@ impl Acceptor {
         Acceptor {
             promised,
             accepted: state.accepted.clone(),
+            message_bytes_max: config.message_bytes_max,
         }
     }
 
@@ -68,17 +71,28 @@ impl Acceptor {
             self.promised = ballot;
             ready.persist.push(Record::Promise(ballot));
         }
-        let accepted = self
+        let accepted: Vec<(Slot, Ballot, Value)> = self
             .accepted
             .range(first..)
             .map(|(s, (b, v))| (*s, *b, v.clone()))
             .collect();
-        let promise = Message::Promise {
-            ballot,
-            first_slot: first,
-            accepted,
-        };
-        ready.messages.push((from, promise));
+        let mut runs = split_by_size(accepted, usize::MAX, self.message_bytes_max, |(_, _, v)| {
+            v.size_hint()
+        });
+        if runs.is_empty() {
+            runs.push(Vec::new());
+        }
+        let parts = u32::try_from(runs.len()).unwrap_or(u32::MAX);
+        for (part, accepted) in (0..parts).zip(runs) {
+            let promise = Message::Promise {
+                ballot,
+                first_slot: first,
+                accepted,
+                part,
+                parts,
+            };
+            ready.messages.push((from, promise));
+        }
     }
 
     fn on_accept(

@@ -22,8 +22,15 @@ pub enum Message {
         ballot: Ballot,
         /// Echo of the prepare's first slot.
         first_slot: Slot,
-        /// `(slot, ballot, value)` for each accepted slot at or after `first_slot`.
+        /// `(slot, ballot, value)` for each accepted slot at or after
+        /// `first_slot`, or this part's share of them.
         accepted: Vec<(Slot, Ballot, Value)>,
+        /// Which part of the promise this is, from 0. A promise whose
+        /// accepted values exceed `message_bytes_max` comes in parts; it
+        /// counts only once all have arrived.
+        part: u32,
+        /// How many parts the promise has (at least 1).
+        parts: u32,
     },
     /// Phase 2a, leader → acceptors: accept these entries in `ballot`.
     Accept {

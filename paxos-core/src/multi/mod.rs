@@ -36,6 +36,33 @@ use crate::error::Error;
 use crate::quorum::QuorumSystem;
 use crate::types::NodeId;
 
+/// Splits `items` into runs of at most `count_max` items and, unless a
+/// single item is larger, at most `bytes_max` bytes by `size`. No run is
+/// empty; order is kept.
+pub(crate) fn split_by_size<T>(
+    items: Vec<T>,
+    count_max: usize,
+    bytes_max: usize,
+    size: impl Fn(&T) -> usize,
+) -> Vec<Vec<T>> {
+    let mut out = Vec::new();
+    let mut run = Vec::new();
+    let mut bytes = 0usize;
+    for item in items {
+        let n = size(&item);
+        if !run.is_empty() && (run.len() >= count_max || bytes.saturating_add(n) > bytes_max) {
+            out.push(std::mem::take(&mut run));
+            bytes = 0;
+        }
+        bytes = bytes.saturating_add(n);
+        run.push(item);
+    }
+    if !run.is_empty() {
+        out.push(run);
+    }
+    out
+}
+
 /// The shape and timing of a Multi-Paxos cluster. All durations are in ticks.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Config {
@@ -64,6 +91,13 @@ pub struct Config {
     pub queue_max: usize,
     /// Most entries in one catch-up reply.
     pub catchup_max: usize,
+    /// Most bytes (as [`crate::Value::size_hint`] counts them) of values in
+    /// one message: `Accept`, `Decide`, `Forward` and `Promise` are split to
+    /// stay under it, though a single value over it still travels alone.
+    /// Keep it well under the transport's frame limit, and keep commands
+    /// smaller than it, or a message the transport cannot carry stalls the
+    /// log. Default 1 MiB.
+    pub message_bytes_max: usize,
     /// Thrifty Phase 2: a leader sends each new batch to one phase-2 quorum
     /// only — its own node's acceptor if it has one, then the acceptors it
     /// heard from most recently — instead of to every acceptor. Retransmits
@@ -93,6 +127,7 @@ impl Config {
             pipeline_max: 4,
             queue_max: 4096,
             catchup_max: 256,
+            message_bytes_max: 1 << 20,
             thrifty: false,
             bugs: PlantedBugs::default(),
         }
@@ -113,6 +148,7 @@ impl Config {
             ("pipeline_max", self.pipeline_max as u64),
             ("queue_max", self.queue_max as u64),
             ("catchup_max", self.catchup_max as u64),
+            ("message_bytes_max", self.message_bytes_max as u64),
         ];
         for (field, v) in at_least_one {
             if v == 0 {

@@ -1,5 +1,5 @@
 use super::chosen::ChosenLog;
-use super::{Config, Message};
+use super::{split_by_size, Config, Message};
 use crate::quorum::QuorumSystem;
 use crate::ready::{DurableState, Ready, Record};
 use crate::types::{Ballot, Command, Jitter, NodeId, Slot, Value};
@@ -43,7 +43,8 @@ enum Role {
     Candidate {
         ballot: Ballot,
         first_slot: Slot,
-        promises: BTreeMap<NodeId, Vec<(Slot, Ballot, Value)>>,
+        /// Each acceptor's promise: its parts so far, and how many it has.
+        promises: BTreeMap<NodeId, PromiseParts>,
     },
     Leader {
         ballot: Ballot,
@@ -57,6 +58,19 @@ enum Role {
         /// Last tick each acceptor answered this ballot (check-quorum).
         heard: BTreeMap<NodeId, u64>,
     },
+}
+
+/// The parts of one acceptor's promise received so far.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+struct PromiseParts {
+    parts: u32,
+    got: BTreeMap<u32, Vec<(Slot, Ballot, Value)>>,
+}
+
+impl PromiseParts {
+    fn complete(&self) -> bool {
+        self.got.len() as u64 == u64::from(self.parts)
+    }
 }
 
 /// A set of acceptors as bits by index in [`QuorumSystem::acceptors`];
@@ -253,7 +267,8 @@ impl Proposer {
                 leader: Some((l, _)),
             } if *l != self.id => {
                 let commands: Vec<Command> = commands.into_iter().collect();
-                if !commands.is_empty() {
+                let bytes_max = self.config.message_bytes_max;
+                for commands in split_by_size(commands, usize::MAX, bytes_max, Command::size_hint) {
                     ready.messages.push((*l, Message::Forward { commands }));
                 }
             }
@@ -278,7 +293,9 @@ impl Proposer {
                 ballot,
                 first_slot,
                 accepted,
-            } => self.on_promise(from, ballot, first_slot, accepted, ready),
+                part,
+                parts,
+            } => self.on_promise(from, ballot, first_slot, (part, parts, accepted), ready),
             Message::Accepted { ballot, slots } => self.on_accepted(from, ballot, &slots, ready),
             Message::Nack { ballot, promised } => self.on_nack(ballot, promised, ready),
             Message::Heartbeat { ballot, commit } => self.on_heartbeat(from, ballot, commit, ready),
@@ -289,7 +306,9 @@ impl Proposer {
             }
             Message::CatchUp { from: first } => {
                 let entries = self.chosen.from(first, self.config.catchup_max);
-                if !entries.is_empty() {
+                let bytes_max = self.config.message_bytes_max;
+                for entries in split_by_size(entries, usize::MAX, bytes_max, |(_, v)| v.size_hint())
+                {
                     ready.messages.push((from, Message::Decide { entries }));
                 }
             }
@@ -440,7 +459,7 @@ impl Proposer {
         from: NodeId,
         ballot: Ballot,
         first_slot: Slot,
-        accepted: Vec<(Slot, Ballot, Value)>,
+        (part, parts, accepted): (u32, u32, Vec<(Slot, Ballot, Value)>),
         ready: &mut Ready<Message>,
     ) {
         let Role::Candidate {
@@ -454,14 +473,32 @@ impl Proposer {
         if *mine != ballot || *first != first_slot || !self.config.quorum.is_acceptor(from) {
             return;
         }
-        promises.insert(from, accepted);
-        let voters: BTreeSet<NodeId> = promises.keys().copied().collect();
+        if part >= parts {
+            return;
+        }
+        let entry = promises.entry(from).or_default();
+        if entry.parts != parts {
+            // An acceptor answers a ballot's prepare from one state (it
+            // accepts nothing below the ballot once it promised it), so a
+            // differing count only comes from a malformed peer: start over.
+            *entry = PromiseParts {
+                parts,
+                got: BTreeMap::new(),
+            };
+        }
+        entry.got.insert(part, accepted);
+        let voters: BTreeSet<NodeId> = promises
+            .iter()
+            .filter(|(_, p)| p.complete())
+            .map(|(n, _)| *n)
+            .collect();
         if !self.config.quorum.is_phase1_quorum(&voters) {
             return;
         }
         // For each slot, the highest-ballot value any promise reported.
         let mut reported: BTreeMap<Slot, (Ballot, Value)> = BTreeMap::new();
-        for (slot, b, v) in promises.values().flatten() {
+        let complete = promises.values().filter(|p| p.complete());
+        for (slot, b, v) in complete.flat_map(|p| p.got.values().flatten()) {
             if reported.get(slot).is_none_or(|(rb, _)| rb < b) {
                 reported.insert(*slot, (*b, v.clone()));
             }
@@ -512,8 +549,9 @@ impl Proposer {
                 _ => (s, Value::Noop),
             })
             .collect();
-        for chunk in entries.chunks(self.config.batch_max) {
-            self.send_batch(chunk.to_vec(), ready);
+        let (count_max, bytes_max) = (self.config.batch_max, self.config.message_bytes_max);
+        for run in split_by_size(entries, count_max, bytes_max, |(_, v)| v.size_hint()) {
+            self.send_batch(run, ready);
         }
         self.heartbeat(ready);
         self.flush(ready);
@@ -561,7 +599,15 @@ impl Proposer {
             if self.queue.is_empty() || batches.len() >= self.config.pipeline_max {
                 return;
             }
-            let n = self.queue.len().min(self.config.batch_max);
+            let mut n = 0;
+            let mut bytes = 0usize;
+            for c in self.queue.iter().take(self.config.batch_max) {
+                bytes = bytes.saturating_add(c.size_hint());
+                if n > 0 && bytes > self.config.message_bytes_max {
+                    break;
+                }
+                n += 1;
+            }
             let Role::Leader { next_slot, .. } = &mut self.role else {
                 return;
             };
@@ -661,8 +707,11 @@ impl Proposer {
         for (slot, value) in &decided {
             self.learn_chosen(*slot, value.clone());
         }
-        let decide = Message::Decide { entries: decided };
-        ready.broadcast(self.audience(), &decide);
+        let audience = self.audience();
+        let bytes_max = self.config.message_bytes_max;
+        for entries in split_by_size(decided, usize::MAX, bytes_max, |(_, v)| v.size_hint()) {
+            ready.broadcast(audience.iter().copied(), &Message::Decide { entries });
+        }
         self.flush(ready);
     }
 
@@ -696,11 +745,12 @@ impl Proposer {
                 }
             }
         }
+        let bytes_max = self.config.message_bytes_max;
         for (a, entries) in per_acceptor {
-            for chunk in entries.chunks(batch_max) {
+            for entries in split_by_size(entries, batch_max, bytes_max, |(_, v)| v.size_hint()) {
                 let accept = Message::Accept {
                     ballot: *ballot,
-                    entries: chunk.to_vec(),
+                    entries,
                 };
                 ready.messages.push((a, accept));
             }

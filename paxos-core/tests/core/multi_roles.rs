@@ -107,6 +107,8 @@ fn promise(ballot: Ballot, accepted: Vec<(Slot, Ballot, Value)>) -> Message {
         ballot,
         first_slot: Slot(0),
         accepted,
+        part: 0,
+        parts: 1,
     }
 }
 
@@ -264,6 +266,8 @@ fn multi_acceptor_promise_reports_accepted_entries_from_first_slot_on() {
                 ballot: b(2, P5),
                 first_slot: Slot(2),
                 accepted: vec![(Slot(2), b(1, P4), val(2)), (Slot(3), b(1, P4), val(3))],
+                part: 0,
+                parts: 1,
             }
         )]
     );
@@ -518,6 +522,139 @@ fn candidate_with_a_phase1_quorum_of_promises_becomes_leader_and_heartbeats() {
     assert_eq!(ready.messages, vec![(P5, hb.clone()), (L, hb)]);
 }
 
+/// A command with a `len`-byte payload.
+fn big(seq: u64, len: usize) -> Command {
+    Command {
+        client: ClientId(1),
+        seq,
+        payload: vec![seq as u8; len],
+    }
+}
+
+#[test]
+fn a_promise_over_message_bytes_max_comes_in_parts_that_add_up() {
+    let mut config = config();
+    config.message_bytes_max = 1000;
+    let mut acceptor = Acceptor::restore(&config, &DurableState::default());
+    let entries: Vec<(Slot, Value)> = (0..10)
+        .map(|i| (Slot(i), Value::Command(big(i, 300))))
+        .collect();
+    let _ = handle_acceptor(
+        &mut acceptor,
+        P4,
+        Message::Accept {
+            ballot: b(1, P4),
+            entries: entries.clone(),
+        },
+    );
+    let ready = handle_acceptor(
+        &mut acceptor,
+        P5,
+        Message::Prepare {
+            ballot: b(2, P5),
+            first_slot: Slot(0),
+        },
+    );
+    let mut all = Vec::new();
+    let n = ready.messages.len();
+    assert!(n > 1, "split into parts");
+    for (i, (to, m)) in ready.messages.into_iter().enumerate() {
+        assert_eq!(to, P5);
+        let Message::Promise {
+            accepted,
+            part,
+            parts,
+            ..
+        } = m
+        else {
+            panic!("not a promise: {m:?}")
+        };
+        assert_eq!((part as usize, parts as usize), (i, n));
+        let bytes: usize = accepted.iter().map(|(_, _, v)| v.size_hint()).sum();
+        assert!(bytes <= 1000, "part {part} holds {bytes} bytes");
+        all.extend(accepted.into_iter().map(|(s, _, v)| (s, v)));
+    }
+    assert_eq!(all, entries);
+}
+
+#[test]
+fn a_candidate_counts_a_promise_only_once_all_its_parts_arrived() {
+    let config = config();
+    let mut p = proposer(P4, &config);
+    let (ballot, _) = stand(&mut p, &config);
+    let part = |i: u32, accepted| Message::Promise {
+        ballot,
+        first_slot: Slot(0),
+        accepted,
+        part: i,
+        parts: 2,
+    };
+    let _ = handle_proposer(&mut p, A1, promise(ballot, Vec::new()));
+    // A2's first part: not yet a quorum.
+    let _ = handle_proposer(&mut p, A2, part(0, vec![(Slot(0), b(1, P5), val(1))]));
+    assert_eq!(p.status(), Status::Candidate { ballot });
+    // A part numbered past its count is ignored.
+    let _ = handle_proposer(
+        &mut p,
+        A2,
+        Message::Promise {
+            ballot,
+            first_slot: Slot(0),
+            accepted: Vec::new(),
+            part: 2,
+            parts: 2,
+        },
+    );
+    assert_eq!(p.status(), Status::Candidate { ballot });
+    // The second part completes it; its value must be re-proposed too.
+    let ready = handle_proposer(&mut p, A2, part(1, vec![(Slot(1), b(1, P5), val(2))]));
+    assert_eq!(p.status(), Status::Leader { ballot });
+    let proposed: Vec<(Slot, Value)> = accepts(&ready.messages)
+        .into_iter()
+        .filter(|(to, _, _)| *to == A1)
+        .flat_map(|(_, _, e)| e)
+        .collect();
+    assert_eq!(proposed, vec![(Slot(0), val(1)), (Slot(1), val(2))]);
+}
+
+#[test]
+fn a_leader_splits_accepts_and_decides_by_message_bytes_max() {
+    let mut config = config();
+    config.message_bytes_max = 1000;
+    config.pipeline_max = 100;
+    let mut p = proposer(P4, &config);
+    let ballot = elect_by_hand(&mut p, &config);
+    let mut ready = Ready::new();
+    p.propose_batch((1..=6).map(|i| big(i, 400)), &mut ready);
+    let to_a1: Vec<Entries> = accepts(&ready.messages)
+        .into_iter()
+        .filter(|(to, _, _)| *to == A1)
+        .map(|(_, _, e)| e)
+        .collect();
+    assert_eq!(to_a1.len(), 3, "two 448-byte commands per accept");
+    let slots: Vec<Slot> = to_a1.iter().flatten().map(|(s, _)| *s).collect();
+    assert_eq!(slots, (0..6).map(Slot).collect::<Vec<_>>());
+    let mut decided = Vec::new();
+    for a in [A1, A2] {
+        let ready = handle_proposer(
+            &mut p,
+            a,
+            Message::Accepted {
+                ballot,
+                slots: slots.clone(),
+            },
+        );
+        decided.extend(decides(&ready.messages));
+    }
+    let to_learner: Vec<Entries> = decided
+        .into_iter()
+        .filter(|(to, _)| *to == L)
+        .map(|(_, e)| e)
+        .collect();
+    assert_eq!(to_learner.len(), 3, "{to_learner:?}");
+    assert_eq!(to_learner.concat().len(), 6);
+}
+
 #[test]
 fn candidate_ignores_promises_for_another_ballot_first_slot_or_from_non_acceptors() {
     let config = config();
@@ -528,6 +665,8 @@ fn candidate_ignores_promises_for_another_ballot_first_slot_or_from_non_acceptor
         ballot,
         first_slot: Slot(3),
         accepted: Vec::new(),
+        part: 0,
+        parts: 1,
     };
     let _ = handle_proposer(&mut p, A1, promise(ballot, Vec::new()));
     let _ = handle_proposer(&mut p, A2, other_ballot);

@@ -227,3 +227,30 @@ async fn a_value_over_the_limit_is_refused_and_the_cluster_goes_on() {
     }
     assert_eq!(redis_cli(c.port(2), &["SET", "after", "1"], None), "OK");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_clients_writing_large_values_at_once_never_stall_the_log() {
+    // 24 connections each SET a value of almost 1 MiB at the same moment:
+    // one batch of them would be ~24 MiB, over the transport's 16 MiB
+    // frames. Accepts, decides and promises must be split to fit.
+    let c = Cluster::start(3).await;
+    let value = "z".repeat(paxos_kv::resp::BULK_LEN_MAX - 64);
+    let mut tasks = Vec::new();
+    for i in 0..24u64 {
+        let addr = c.nodes[&(1 + i % 3)].redis;
+        let value = value.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut r = Resp::connect(addr).await.unwrap();
+            r.call(&["SET", &format!("big{i}"), &value]).await.unwrap()
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), Reply::Simple("OK".into()));
+    }
+    let mut r = Resp::connect(c.nodes[&2].redis).await.unwrap();
+    for i in 0..24u64 {
+        let reply = r.call(&["GET", &format!("big{i}")]).await.unwrap();
+        assert_eq!(reply, Reply::Bulk(value.clone().into_bytes()), "big{i}");
+    }
+    assert_eq!(redis_cli(c.port(3), &["SET", "after", "1"], None), "OK");
+}

@@ -141,6 +141,8 @@ pub fn paxos_messages(tag: u64) -> Vec<Message> {
                 (Slot(tag), ballot, cmd.clone()),
                 (Slot(tag.wrapping_add(1)), ballot, Value::Noop),
             ],
+            part: 0,
+            parts: 1,
         },
         Message::Accept {
             ballot,
