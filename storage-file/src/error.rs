@@ -134,6 +134,8 @@ pub enum Reason {
     Undecodable(String),
     /// A record's trailer is neither the trailer nor zeros (bit rot).
     Trailer,
+    /// A record's padding (between payload and trailer) is not zeros.
+    Padding,
     /// A record's trailer is still zeros: the write never finished. Only a
     /// tail of zeros may follow it, and then it is cut as a torn tail;
     /// anywhere else it is corruption.
@@ -163,6 +165,7 @@ impl fmt::Display for Reason {
                 write!(f, "checksums match but the record cannot be decoded: {e}")
             }
             Reason::Trailer => write!(f, "record trailer damaged"),
+            Reason::Padding => write!(f, "record padding not zero"),
             Reason::Unfinished => write!(
                 f,
                 "a record that was never completely written, followed by data"

@@ -93,8 +93,10 @@
 //! was never acknowledged. Bit rot, in turn, never changes the file's length: a flipped
 //! bit in a header fails the header checksum, and a flipped bit in a payload
 //! leaves a complete record whose payload checksum fails; both are refused,
-//! never taken for a torn tail (a flipped bit in the reserved zeros after
-//! the last record is cut with them: it was never data). This is also why the header carries its own
+//! never taken for a torn tail. (A flipped bit in the reserved zeros after
+//! the last record is cut with them if it lands in the next header's 12
+//! bytes, and refused anywhere further on; it was never data either way.)
+//! A flipped bit in a record's padding is refused too. This is also why the header carries its own
 //! checksum: with `[len][crc][payload]` alone, a flipped bit in a length
 //! could point past the end of the file and pass for a torn write, and every
 //! synced record after it would be cut.

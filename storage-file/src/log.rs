@@ -2,7 +2,7 @@
 //! it ends (cleanly, torn, or corrupt). The rule is in the crate docs.
 
 use crate::error::{io, Error, Reason};
-use crate::record::{check_trailer, decode_payload, frame_len, Header, HEADER_LEN};
+use crate::record::{check_trailer, decode_payload, frame_len, Header, HEADER_LEN, TRAILER_LEN};
 use paxos_core::Record;
 use std::io::{BufReader, Read};
 use std::path::Path;
@@ -114,7 +114,11 @@ pub(crate) fn scan(
             }
             Err(reason) => return Err(corrupt(offset, reason)),
         }
-        let body = &payload[..header.len as usize];
+        let (body, rest) = payload.split_at(header.len as usize);
+        let padding = &rest[..rest.len() - TRAILER_LEN];
+        if padding.iter().any(|b| *b != 0) {
+            return Err(corrupt(offset, Reason::Padding));
+        }
         let record = decode_payload(header, body).map_err(|r| corrupt(offset, r))?;
         each(record);
         records += 1;

@@ -113,6 +113,8 @@ pub struct FileStorage {
     written: u64,
     /// The file's length: `written` plus reserved zeros.
     allocated: u64,
+    /// The file length the last successful sync made durable.
+    size_synced: u64,
     /// Bytes to reserve at a time; 0 for none.
     preallocate: u64,
     /// Bytes in the file covered by a successful sync.
@@ -224,6 +226,7 @@ impl FileStorage {
             buf: Vec::new(),
             written: recovery.len,
             allocated: recovery.len,
+            size_synced: recovery.len,
             preallocate: options.preallocate,
             synced: recovery.len,
             stopped: false,
@@ -365,10 +368,20 @@ impl Storage for FileStorage {
         if self.written == self.synced {
             return Ok(());
         }
-        if let Err(e) = self.log.sync_data() {
+        // After the file's size changed (a reservation, or a write past
+        // it), a full fsync: the size must be durable for the records to be
+        // found, and that should not rest on fdatasync alone. Once per
+        // reservation; the writes in between only need their data.
+        let result = if self.size_synced == self.allocated {
+            self.log.sync_data()
+        } else {
+            self.log.sync_all()
+        };
+        if let Err(e) = result {
             self.stopped = true;
             return Err(io("fdatasync", &self.log_path)(e));
         }
+        self.size_synced = self.allocated;
         self.synced = self.written;
         Ok(())
     }
@@ -441,8 +454,12 @@ fn recover(log: &File, path: &Path, record_len_max: u32) -> Result<Recovery, Err
     let truncated = len - found.valid_len;
     if found.end != End::Clean {
         log.set_len(found.valid_len).map_err(io("truncate", path))?;
-        log.sync_all().map_err(io("fsync", path))?;
     }
+    // Always: what was read may have been only in the page cache (a process
+    // killed between write and fdatasync). It is treated as synced from here
+    // on, and a retransmitted message that finds it already there gets its
+    // reply without a new sync, so it must be on disk before any reply.
+    log.sync_all().map_err(io("fsync", path))?;
     if matches!(found.end, End::Torn | End::Unfinished) {
         tracing::warn!(
             file = %path.display(),

@@ -165,6 +165,22 @@ fn a_damaged_trailer_is_refused_even_at_the_tail() {
 }
 
 #[test]
+fn a_non_zero_padding_byte_is_refused() {
+    let (tmp, mut log, records) = setup();
+    let last_start = record_ends(&records)[records.len() - 2];
+    let len = u32::from_le_bytes(log[last_start..last_start + 4].try_into().unwrap());
+    let pad = last_start + HEADER_LEN + len as usize;
+    let end = log.len();
+    assert!(pad < end - TRAILER_LEN, "the last record has padding");
+    log[pad] = 1;
+    set_log(tmp.path(), &log);
+    assert_eq!(
+        corrupt(reopen(tmp.path())),
+        (last_start as u64, Reason::Padding)
+    );
+}
+
+#[test]
 fn a_record_without_its_trailer_followed_by_zeros_is_unfinished_and_is_cut() {
     let (tmp, mut log, records) = setup();
     let good = log.len();
