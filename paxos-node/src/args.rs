@@ -347,7 +347,7 @@ mod tests {
         std::fs::write(
             &path,
             "id = 2\npeers = \"1=127.0.0.1:7001,2=127.0.0.1:7002,3=127.0.0.1:7003\"\n\
-             data_dir = \"/var/lib/px\"\nquorum = \"flexible:2,2\"\ntick_ms = 7\n",
+             data_dir = \"/var/lib/px\"\nquorum = \"flexible:2,2\"\ntick_ms = 7\nthrifty = true\n",
         )
         .unwrap();
         let args = Args::parse_from([
@@ -362,6 +362,7 @@ mod tests {
         assert_eq!(s.peers.len(), 3);
         assert_eq!(s.quorum.phase2_size(), 2);
         assert_eq!(s.tick_ms, 3, "the flag wins over the file");
+        assert!(s.thrifty);
         assert!(s.roles.acceptor && s.roles.proposer && s.roles.learner);
         std::fs::write(&path, "id = 1\nvoters = 3\n").unwrap();
         let bad = Args::parse_from(["paxos-node", "--config", path.to_str().unwrap()]).settings();
