@@ -82,7 +82,12 @@ impl Acceptor {
         if runs.is_empty() {
             runs.push(Vec::new());
         }
-        let parts = u32::try_from(runs.len()).unwrap_or(u32::MAX);
+        // More parts than a u32 counts (over 64 GiB of values) cannot be
+        // described: send no promise rather than an incomplete one that
+        // looks complete. The candidate then cannot win; safety holds.
+        let Ok(parts) = u32::try_from(runs.len()) else {
+            return;
+        };
         for (part, accepted) in (0..parts).zip(runs) {
             let promise = Message::Promise {
                 ballot,

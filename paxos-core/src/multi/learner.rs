@@ -86,9 +86,18 @@ impl Learner {
                     self.deliver(value, ready);
                 }
                 self.known_commit = self.known_commit.max(self.next);
-                // A catch-up reply that made progress: ask for the rest now.
-                if self.next > before && self.asked_from.is_some_and(|a| a < self.next) {
-                    self.ask(ready);
+                if self.next > before {
+                    if let Some(asked) = self.asked_from {
+                        // A catch-up reply is arriving (perhaps in several
+                        // Decides): the tick need not ask again yet. Ask for
+                        // the rest only once past all it can carry, or each
+                        // part of a split reply would trigger a new one.
+                        self.asked_at = self.now;
+                        let end = asked.0.saturating_add(self.config.catchup_max as u64);
+                        if self.next.0 >= end {
+                            self.ask(ready);
+                        }
+                    }
                 }
             }
             Message::Heartbeat { ballot, commit } => {

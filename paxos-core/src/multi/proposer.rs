@@ -142,6 +142,8 @@ pub struct Proposer {
     /// Failed candidacies in a row; widens the election jitter so dueling
     /// candidates spread out (capped exponential back-off).
     misses: u32,
+    /// Tick before which this follower asks for no more catch-up.
+    catchup_at: u64,
 }
 
 impl Proposer {
@@ -161,6 +163,7 @@ impl Proposer {
             election_at: 0,
             heartbeat_at: 0,
             misses: 0,
+            catchup_at: 0,
         };
         p.reset_election_timer();
         p
@@ -434,9 +437,11 @@ impl Proposer {
         }
         self.seen = ballot;
         self.misses = 0;
-        if commit > self.chosen.commit() {
+        if commit > self.chosen.commit() && self.now >= self.catchup_at {
             // Repair our chosen log, so a fail-over to us starts Phase 1
-            // near the end of the log rather than where we fell behind.
+            // near the end of the log rather than where we fell behind. At
+            // most once per retransmit timeout: a reply can be large.
+            self.catchup_at = self.now + self.config.retransmit_timeout;
             let ask = Message::CatchUp {
                 from: self.chosen.commit(),
             };
@@ -504,10 +509,10 @@ impl Proposer {
             }
         }
         let first = *first;
-        self.become_leader(ballot, first, reported, ready);
-        if let Role::Leader { heard, .. } = &mut self.role {
-            heard.extend(voters.iter().map(|v| (*v, self.now)));
-        }
+        // The voters count as heard before anything is sent, so a thrifty
+        // takeover goes to acceptors that answered, not the lowest ids.
+        let heard = voters.iter().map(|v| (*v, self.now)).collect();
+        self.become_leader(ballot, first, reported, heard, ready);
     }
 
     fn become_leader(
@@ -515,6 +520,7 @@ impl Proposer {
         ballot: Ballot,
         first: Slot,
         reported: BTreeMap<Slot, (Ballot, Value)>,
+        heard: BTreeMap<NodeId, u64>,
         ready: &mut Ready<Message>,
     ) {
         let end = [
@@ -535,7 +541,7 @@ impl Proposer {
             batches: BTreeMap::new(),
             next_batch: 0,
             since: self.now,
-            heard: BTreeMap::new(),
+            heard,
         };
         // Re-propose every slot in [first, end) not known to be chosen: the
         // reported value if any (this is what keeps chosen values chosen),

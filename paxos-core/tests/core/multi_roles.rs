@@ -1620,3 +1620,115 @@ fn proposer_seeded_with_a_chosen_prefix_stands_from_its_end() {
         .iter()
         .any(|(_, m)| matches!(m, Message::Prepare { first_slot, .. } if *first_slot == Slot(5))));
 }
+
+/// A lagging learner catching up over a perfect FIFO link. Returns
+/// (Decide messages, entries carried) the proposer sent until the learner
+/// delivered all `n` chosen entries.
+fn catch_up_cost(message_bytes_max: usize, n: u64) -> (usize, usize) {
+    let mut config = config();
+    config.message_bytes_max = message_bytes_max;
+    let mut p = proposer(P4, &config);
+    p.learn((0..n).map(|i| (Slot(i), Value::Command(big(i, 600)))));
+    let mut learner = Learner::new(&config);
+    let hb = Message::Heartbeat {
+        ballot: b(1, P4),
+        commit: Slot(n),
+    };
+    let _ = handle_learner(&mut learner, P4, hb);
+    let mut to_proposer: std::collections::VecDeque<Message> = Default::default();
+    let mut to_learner: std::collections::VecDeque<Message> = Default::default();
+    while to_proposer.is_empty() {
+        let mut ready = Ready::new();
+        learner.tick(&mut ready);
+        to_proposer.extend(ready.messages.into_iter().map(|(_, m)| m));
+    }
+    let (mut msgs, mut entries) = (0, 0);
+    while learner.next_slot() < Slot(n) || !to_proposer.is_empty() || !to_learner.is_empty() {
+        if let Some(m) = to_proposer.pop_front() {
+            let ready = handle_proposer(&mut p, L, m);
+            for (_, m) in ready.messages {
+                if let Message::Decide { entries: e } = &m {
+                    msgs += 1;
+                    entries += e.len();
+                }
+                to_learner.push_back(m);
+            }
+        } else if let Some(m) = to_learner.pop_front() {
+            let ready = handle_learner(&mut learner, P4, m);
+            to_proposer.extend(ready.messages.into_iter().map(|(_, m)| m));
+        } else {
+            break;
+        }
+    }
+    assert_eq!(learner.next_slot(), Slot(n));
+    (msgs, entries)
+}
+
+#[test]
+fn a_lagging_learner_gets_each_entry_about_once_even_when_decides_are_split() {
+    let n = 200;
+    // One message per catch-up reply: the learner gets each entry about once.
+    let (_, unsplit) = catch_up_cost(1 << 20, n);
+    println!("unsplit: {unsplit} entries for {n}");
+    assert!(unsplit <= 2 * n as usize);
+    // Each 648-byte value alone in its Decide (as 600 KB values are under
+    // the default 1 MiB). Asking again on every part that made progress
+    // cost n(n+1)/2 entries (20,100 here) before the learner waited for the
+    // end of each reply.
+    let (msgs, split) = catch_up_cost(1000, n);
+    println!("split: {msgs} messages, {split} entries for {n}");
+    assert!(
+        split <= 2 * n as usize,
+        "{split} entries sent to deliver {n}"
+    );
+}
+
+#[test]
+fn a_thrifty_takeover_goes_to_the_acceptors_that_promised() {
+    let mut config = config();
+    config.thrifty = true;
+    let mut p = proposer(P4, &config);
+    let (ballot, _) = stand(&mut p, &config);
+    // A1 is down: A2 and A3 promise; A3 reports a value to re-propose.
+    let _ = handle_proposer(&mut p, A2, promise(ballot, Vec::new()));
+    let ready = handle_proposer(
+        &mut p,
+        A3,
+        promise(ballot, vec![(Slot(0), b(1, P5), val(1))]),
+    );
+    assert_eq!(p.status(), Status::Leader { ballot });
+    let to: Vec<NodeId> = accepts(&ready.messages)
+        .into_iter()
+        .map(|(to, _, _)| to)
+        .collect();
+    assert_eq!(to, vec![A2, A3], "takeover Accept sent to {to:?}");
+}
+
+#[test]
+fn a_lagging_follower_asks_for_catch_up_at_most_once_per_retransmit_timeout() {
+    let config = config();
+    let mut p = proposer(P5, &config);
+    let ask = |p: &mut Proposer| {
+        let hb = Message::Heartbeat {
+            ballot: b(1, P4),
+            commit: Slot(50),
+        };
+        let ready = handle_proposer(p, P4, hb);
+        ready
+            .messages
+            .iter()
+            .filter(|(_, m)| matches!(m, Message::CatchUp { .. }))
+            .count()
+    };
+    assert_eq!(ask(&mut p), 1, "behind: asks");
+    assert_eq!(ask(&mut p), 0, "a reply may still be on its way");
+    for _ in 0..config.retransmit_timeout {
+        let mut ready = Ready::new();
+        p.tick(&mut ready);
+    }
+    assert_eq!(
+        ask(&mut p),
+        1,
+        "no answer for a retransmit timeout: asks again"
+    );
+}
