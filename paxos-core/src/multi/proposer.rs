@@ -144,6 +144,9 @@ pub struct Proposer {
     misses: u32,
     /// Tick before which this follower asks for no more catch-up.
     catchup_at: u64,
+    /// The leader ballot heard in heartbeats, and since when: once one has
+    /// held for an election timeout, the election back-off resets.
+    leader_since: Option<(Ballot, u64)>,
 }
 
 impl Proposer {
@@ -164,6 +167,7 @@ impl Proposer {
             heartbeat_at: 0,
             misses: 0,
             catchup_at: 0,
+            leader_since: None,
         };
         p.reset_election_timer();
         p
@@ -339,7 +343,10 @@ impl Proposer {
                     self.stand(ready);
                 }
             }
-            Role::Leader { .. } => {
+            Role::Leader { since, .. } => {
+                if self.now.saturating_sub(*since) >= self.config.election_timeout {
+                    self.misses = 0;
+                }
                 if self.now >= self.heartbeat_at {
                     self.heartbeat(ready);
                     self.probe(ready);
@@ -379,9 +386,10 @@ impl Proposer {
 
     /// Starts Phase 1 with a fresh ballot for every slot from `commit` on.
     fn stand(&mut self, ready: &mut Ready<Message>) {
-        if matches!(self.role, Role::Candidate { .. }) {
-            self.misses = self.misses.saturating_add(1);
-        }
+        // Every election since the last leader that held for an election
+        // timeout widens the back-off: short-lived leaders in a duel do not
+        // reset it, or the duel goes on at the shortest timeouts.
+        self.misses = self.misses.saturating_add(1);
         self.abandon(ready);
         self.round = self.round.max(self.seen.round) + 1;
         // Durable before the Prepare leaves: a restart must not reuse it.
@@ -436,7 +444,14 @@ impl Proposer {
             return;
         }
         self.seen = ballot;
-        self.misses = 0;
+        match self.leader_since {
+            Some((b, since)) if b == ballot => {
+                if self.now.saturating_sub(since) >= self.config.election_timeout {
+                    self.misses = 0;
+                }
+            }
+            _ => self.leader_since = Some((ballot, self.now)),
+        }
         if commit > self.chosen.commit() && self.now >= self.catchup_at {
             // Repair our chosen log, so a fail-over to us starts Phase 1
             // near the end of the log rather than where we fell behind. At
@@ -533,7 +548,6 @@ impl Proposer {
         .flatten()
         .max()
         .unwrap_or(first);
-        self.misses = 0;
         self.role = Role::Leader {
             ballot,
             next_slot: end,

@@ -84,12 +84,13 @@ fn propose(proposer: &mut Proposer, command: Command) -> Ready<Message> {
     ready
 }
 
-/// Ticks a proposer until it stands for a new ballot (at most
-/// election_timeout + election_jitter + 1 ticks after its timer was last
-/// reset); returns that ballot and the Ready of that tick.
+/// Ticks a proposer until it stands for a new ballot (at most the largest
+/// backed-off timeout, 16 × (election_timeout + election_jitter + 1),
+/// after its timer was last reset); returns that ballot and the Ready of
+/// that tick.
 fn stand(proposer: &mut Proposer, config: &Config) -> (Ballot, Ready<Message>) {
     let before = proposer.status();
-    for _ in 0..=config.election_timeout + config.election_jitter {
+    for _ in 0..=16 * (config.election_timeout + config.election_jitter + 1) {
         let mut ready = Ready::new();
         proposer.tick(&mut ready);
         match proposer.status() {
@@ -1731,4 +1732,60 @@ fn a_lagging_follower_asks_for_catch_up_at_most_once_per_retransmit_timeout() {
         1,
         "no answer for a retransmit timeout: asks again"
     );
+}
+
+/// Ticks `p` until it stands; returns how many ticks that took.
+fn ticks_to_stand(p: &mut Proposer, config: &Config) -> u64 {
+    for t in 1..=16 * (config.election_timeout + config.election_jitter + 1) {
+        let mut ready = Ready::new();
+        p.tick(&mut ready);
+        if matches!(p.status(), Status::Candidate { .. })
+            && ready
+                .messages
+                .iter()
+                .any(|(_, m)| matches!(m, Message::Prepare { .. }))
+        {
+            return t;
+        }
+    }
+    panic!("never stood");
+}
+
+#[test]
+fn short_lived_leaders_do_not_reset_the_election_back_off_but_a_stable_one_does() {
+    let mut config = config();
+    config.election_jitter = 0;
+    let mut p = proposer(P5, &config);
+    let first = ticks_to_stand(&mut p, &config);
+    assert!(first <= config.election_timeout + 1);
+    // A leader heard once, then silent: a duel, not a stable leader. Each
+    // such round doubles the wait (capped).
+    let mut waits = Vec::new();
+    for round in 100..103 {
+        let hb = Message::Heartbeat {
+            ballot: b(round, P4),
+            commit: Slot(0),
+        };
+        let _ = handle_proposer(&mut p, P4, hb);
+        waits.push(ticks_to_stand(&mut p, &config));
+    }
+    let t = config.election_timeout;
+    for (i, w) in waits.iter().enumerate() {
+        assert!(*w >= t << (i + 1), "back-off kept growing: {waits:?}");
+    }
+    // A leader heard for a whole election timeout: back to the base timeout.
+    let ballot = b(200, P4);
+    for _ in 0..=config.election_timeout {
+        let _ = handle_proposer(
+            &mut p,
+            P4,
+            Message::Heartbeat {
+                ballot,
+                commit: Slot(0),
+            },
+        );
+        let mut ready = Ready::new();
+        p.tick(&mut ready);
+    }
+    assert!(ticks_to_stand(&mut p, &config) <= config.election_timeout);
 }
