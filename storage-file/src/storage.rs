@@ -27,6 +27,9 @@ pub const PREALLOCATE_DEFAULT: u64 = 16 << 20;
 /// The largest [`Options::preallocate`] accepted (1 GiB).
 pub const PREALLOCATE_LIMIT: u64 = 1 << 30;
 
+/// The least a reservation shrinks to after the disk reports it full.
+const PREALLOCATE_FLOOR: u64 = 64 << 10;
+
 /// How [`FileStorage::open`] treats the data directory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OpenMode {
@@ -301,7 +304,12 @@ impl FileStorage {
             Ok(()) => self.allocated += len,
             Err(e) => {
                 tracing::debug!(file = %self.log_path.display(), error = %e, "no preallocation");
-                if e != rustix::io::Errno::NOSPC {
+                if e == rustix::io::Errno::NOSPC {
+                    // Ask for less next time rather than fail the same big
+                    // request before every write on a nearly full disk.
+                    self.preallocate =
+                        (self.preallocate / 2).max(PREALLOCATE_FLOOR.min(self.preallocate));
+                } else {
                     self.preallocate = 0;
                 }
             }
