@@ -2,7 +2,7 @@
 //! it ends (cleanly, torn, or corrupt). The rule is in the crate docs.
 
 use crate::error::{io, Error, Reason};
-use crate::record::{check_trailer, decode_payload, frame_len, Header, HEADER_LEN, TRAILER_LEN};
+use crate::record::{decode_body, frame_len, Header, HEADER_LEN};
 use paxos_core::Record;
 use std::io::{BufReader, Read};
 use std::path::Path;
@@ -107,19 +107,13 @@ pub(crate) fn scan(
         // Bounded by record_len_max and by the bytes left in the file.
         payload.resize((frame - HEADER_LEN as u64) as usize, 0);
         rd.read_exact(&mut payload).map_err(io("read", file))?;
-        match check_trailer(&payload) {
-            Ok(()) => {}
+        let record = match decode_body(header, &payload) {
+            Ok(record) => record,
             Err(Reason::Unfinished) if zeros(&mut rd, left - frame, file)? => {
                 return done(End::Unfinished)
             }
             Err(reason) => return Err(corrupt(offset, reason)),
-        }
-        let (body, rest) = payload.split_at(header.len as usize);
-        let padding = &rest[..rest.len() - TRAILER_LEN];
-        if padding.iter().any(|b| *b != 0) {
-            return Err(corrupt(offset, Reason::Padding));
-        }
-        let record = decode_payload(header, body).map_err(|r| corrupt(offset, r))?;
+        };
         each(record);
         records += 1;
         offset += frame;

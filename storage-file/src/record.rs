@@ -130,7 +130,7 @@ pub fn decode_payload(header: Header, payload: &[u8]) -> Result<Record, Reason> 
 
 /// Checks the trailer at the end of a frame's `body` (everything after its
 /// header).
-pub fn check_trailer(body: &[u8]) -> Result<(), Reason> {
+fn check_trailer(body: &[u8]) -> Result<(), Reason> {
     match body.last_chunk::<TRAILER_LEN>() {
         Some(t) if *t == TRAILER => Ok(()),
         Some(t) if *t == [0; TRAILER_LEN] => Err(Reason::Unfinished),
@@ -157,9 +157,21 @@ pub fn decode(bytes: &[u8], record_len_max: u32) -> Result<Option<(Record, usize
     let Some(body) = rest.get(..frame - HEADER_LEN) else {
         return Ok(None);
     };
-    check_trailer(body)?;
-    let record = decode_payload(header, &body[..header.len as usize])?;
+    let record = decode_body(header, body)?;
     Ok(Some((record, frame)))
+}
+
+/// Checks and decodes everything after a frame's header (`body`: payload,
+/// padding, trailer; `frame_len(header.len) - HEADER_LEN` bytes). The
+/// trailer is checked first, so an unfinished write is
+/// [`Reason::Unfinished`] whatever else it holds.
+pub fn decode_body(header: Header, body: &[u8]) -> Result<Record, Reason> {
+    check_trailer(body)?;
+    let (payload, rest) = body.split_at(header.len as usize);
+    if rest[..rest.len() - TRAILER_LEN].iter().any(|b| *b != 0) {
+        return Err(Reason::Padding);
+    }
+    decode_payload(header, payload)
 }
 
 #[cfg(test)]

@@ -36,9 +36,41 @@ use crate::error::Error;
 use crate::quorum::QuorumSystem;
 use crate::types::NodeId;
 
-/// Splits `items` into runs of at most `count_max` items and, unless a
-/// single item is larger, at most `bytes_max` bytes by `size`. No run is
-/// empty; order is kept.
+/// The size rule for the items one message carries: at most `count_max`
+/// of them and `bytes_max` bytes, but never none (a single larger item
+/// travels alone).
+pub(crate) struct Budget {
+    count_max: usize,
+    bytes_max: usize,
+    count: usize,
+    bytes: usize,
+}
+
+impl Budget {
+    pub(crate) fn new(count_max: usize, bytes_max: usize) -> Self {
+        Budget {
+            count_max,
+            bytes_max,
+            count: 0,
+            bytes: 0,
+        }
+    }
+
+    /// Takes an item of `size` into the current message, or says it must
+    /// start the next one (and takes nothing).
+    pub(crate) fn admit(&mut self, size: usize) -> bool {
+        let over = self.count >= self.count_max || self.bytes.saturating_add(size) > self.bytes_max;
+        if self.count > 0 && over {
+            return false;
+        }
+        self.count += 1;
+        self.bytes = self.bytes.saturating_add(size);
+        true
+    }
+}
+
+/// Splits `items` into runs that each fit a [`Budget`] of `count_max` and
+/// `bytes_max`. No run is empty; order is kept.
 pub(crate) fn split_by_size<T>(
     items: Vec<T>,
     count_max: usize,
@@ -47,14 +79,14 @@ pub(crate) fn split_by_size<T>(
 ) -> Vec<Vec<T>> {
     let mut out = Vec::new();
     let mut run = Vec::new();
-    let mut bytes = 0usize;
+    let mut budget = Budget::new(count_max, bytes_max);
     for item in items {
         let n = size(&item);
-        if !run.is_empty() && (run.len() >= count_max || bytes.saturating_add(n) > bytes_max) {
+        if !budget.admit(n) {
             out.push(std::mem::take(&mut run));
-            bytes = 0;
+            budget = Budget::new(count_max, bytes_max);
+            budget.admit(n);
         }
-        bytes = bytes.saturating_add(n);
         run.push(item);
     }
     if !run.is_empty() {

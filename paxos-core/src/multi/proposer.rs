@@ -1,5 +1,5 @@
 use super::chosen::ChosenLog;
-use super::{split_by_size, Config, Message};
+use super::{split_by_size, Budget, Config, Message};
 use crate::quorum::QuorumSystem;
 use crate::ready::{DurableState, Ready, Record};
 use crate::types::{Ballot, Command, Jitter, NodeId, Slot, Value};
@@ -619,15 +619,12 @@ impl Proposer {
             if self.queue.is_empty() || batches.len() >= self.config.pipeline_max {
                 return;
             }
-            let mut n = 0;
-            let mut bytes = 0usize;
-            for c in self.queue.iter().take(self.config.batch_max) {
-                bytes = bytes.saturating_add(c.size_hint());
-                if n > 0 && bytes > self.config.message_bytes_max {
-                    break;
-                }
-                n += 1;
-            }
+            let mut budget = Budget::new(self.config.batch_max, self.config.message_bytes_max);
+            let n = self
+                .queue
+                .iter()
+                .take_while(|c| budget.admit(c.size_hint()))
+                .count();
             let Role::Leader { next_slot, .. } = &mut self.role else {
                 return;
             };
