@@ -6,7 +6,7 @@ use crate::shared::NodeShared;
 use crate::submit::SubmitQueue;
 use paxos_core::multi::Message;
 use paxos_core::NodeId;
-use paxos_core::{ClientId, Command};
+use paxos_core::{Bytes, ClientId, Command};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::oneshot;
@@ -111,12 +111,14 @@ impl Client {
     /// leader known yet); after an early end the client backs off, doubling
     /// from `backoff` up to `timeout`, so an election in progress does not
     /// use up the attempts.
-    pub async fn propose(&mut self, payload: Vec<u8>) -> Result<Vec<u8>, Error> {
+    /// `payload` is anything that turns into [`paxos_core::Bytes`]; a
+    /// `Vec<u8>` does so without copying.
+    pub async fn propose(&mut self, payload: impl Into<Bytes>) -> Result<Vec<u8>, Error> {
         self.seq += 1;
         let command = Command {
             client: self.id,
             seq: self.seq,
-            payload,
+            payload: payload.into(),
         };
         let budget = self.timeout.saturating_mul(self.attempts_max.max(1));
         let deadline = tokio::time::Instant::now() + budget;

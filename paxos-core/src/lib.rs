@@ -39,7 +39,7 @@
 //! let mut proposer = Proposer::restore(NodeId(7), &config, &fresh, 42);
 //! let mut learner = Learner::new(&config);
 //!
-//! let value = Value::Command(Command { client: ClientId(1), seq: 1, payload: b"x".to_vec() });
+//! let value = Value::Command(Command { client: ClientId(1), seq: 1, payload: "x".into() });
 //! let mut ready = Ready::new();
 //! proposer.propose(value.clone(), &mut ready);
 //! // Deliver every message until none are left (a perfect network).
@@ -69,6 +69,8 @@ mod traits;
 mod types;
 
 pub use bugs::PlantedBugs;
+/// Shared, cheaply cloned bytes: what a [`Command`] payload is.
+pub use bytes::Bytes;
 pub use error::Error;
 pub use quorum::{QuorumKind, QuorumSpec, QuorumSystem};
 pub use ready::{DurableState, Ready, Record};

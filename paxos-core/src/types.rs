@@ -1,5 +1,6 @@
 //! Identities, ballots, slots and the values that Paxos chooses.
 
+use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -79,9 +80,9 @@ pub struct Command {
     pub client: ClientId,
     /// The client's sequence number; a client issues increasing numbers.
     pub seq: u64,
-    /// The operation, encoded by the user.
-    #[serde(with = "serde_bytes")]
-    pub payload: Vec<u8>,
+    /// The operation, encoded by the user. Shared, so the copies a command
+    /// needs on its way (one per acceptor, learner and log) cost no allocation.
+    pub payload: Bytes,
 }
 
 /// What a slot holds once chosen.

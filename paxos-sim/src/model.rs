@@ -128,7 +128,7 @@ pub fn proposed_value(proposer: NodeId) -> Value {
     Value::Command(Command {
         client: ClientId(proposer.0),
         seq: 1,
-        payload: Vec::new(),
+        payload: Default::default(),
     })
 }
 

@@ -491,7 +491,7 @@ impl<P: Protocol> Sim<P> {
                 Command {
                     client: client.id,
                     seq: client.seq,
-                    payload,
+                    payload: payload.into(),
                 }
             }
         };

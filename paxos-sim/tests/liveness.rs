@@ -81,7 +81,7 @@ impl Net {
         let cmd = Command {
             client: ClientId(1),
             seq,
-            payload: vec![seq as u8],
+            payload: vec![seq as u8].into(),
         };
         let mut ready = Ready::new();
         let node = self.nodes.get_mut(&to).unwrap();

@@ -74,7 +74,7 @@ mod tests {
         Value::Command(Command {
             client: ClientId(1),
             seq: n,
-            payload: Vec::new(),
+            payload: (Vec::new()).into(),
         })
     }
 

@@ -34,7 +34,7 @@ fn value(seq: u64) -> Value {
     Value::Command(Command {
         client: ClientId(1),
         seq,
-        payload: vec![seq as u8],
+        payload: (vec![seq as u8]).into(),
     })
 }
 

@@ -162,7 +162,7 @@ fn record_strategy() -> impl Strategy<Value = Record> {
             .prop_map(|(c, seq, payload)| Value::Command(Command {
                 client: ClientId(c),
                 seq,
-                payload
+                payload: payload.into()
             })),
     ];
     prop_oneof![
