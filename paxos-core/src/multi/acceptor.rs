@@ -1,6 +1,7 @@
 use super::{split_by_size, Config, Message};
 use crate::ready::{DurableState, Ready, Record};
 use crate::types::{Ballot, NodeId, Slot, Value};
+use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 
 /// A Multi-Paxos acceptor: one promise for all slots, and per slot the
@@ -118,14 +119,22 @@ impl Acceptor {
         }
         let mut slots = Vec::with_capacity(entries.len());
         for (slot, value) in entries {
-            let proposal = (ballot, value);
-            if self.accepted.get(&slot) != Some(&proposal) {
-                ready.persist.push(Record::Accept {
-                    slot,
-                    ballot,
-                    value: proposal.1.clone(),
-                });
-                self.accepted.insert(slot, proposal);
+            // One map walk per slot: this loop is the acceptor's hot path.
+            match self.accepted.entry(slot) {
+                Entry::Occupied(e) if e.get().0 == ballot && e.get().1 == value => {}
+                entry => {
+                    ready.persist.push(Record::Accept {
+                        slot,
+                        ballot,
+                        value: value.clone(),
+                    });
+                    match entry {
+                        Entry::Occupied(mut e) => *e.get_mut() = (ballot, value),
+                        Entry::Vacant(e) => {
+                            e.insert((ballot, value));
+                        }
+                    }
+                }
             }
             slots.push(slot);
         }

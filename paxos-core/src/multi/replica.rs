@@ -1,5 +1,6 @@
 use crate::traits::StateMachine;
 use crate::types::{ClientId, Slot, Value};
+use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 
 /// What applying one decided entry did.
@@ -80,16 +81,23 @@ impl<S: StateMachine> Replica<S> {
             return Outcome::Noop;
         };
         let (client, seq) = (cmd.client, cmd.seq);
-        match self.sessions.get(&client) {
-            Some((last, result)) if *last == seq => Outcome::Duplicate {
+        // One map walk per command: this is the apply hot path.
+        match self.sessions.entry(client) {
+            Entry::Occupied(e) if e.get().0 == seq => Outcome::Duplicate {
                 client,
                 seq,
-                result: result.clone(),
+                result: e.get().1.clone(),
             },
-            Some((last, _)) if *last > seq => Outcome::Stale { client, seq },
-            _ => {
+            Entry::Occupied(e) if e.get().0 > seq => Outcome::Stale { client, seq },
+            entry => {
                 let result = self.state_machine.apply(&cmd.payload);
-                self.sessions.insert(client, (seq, result.clone()));
+                let session = (seq, result.clone());
+                match entry {
+                    Entry::Occupied(mut e) => *e.get_mut() = session,
+                    Entry::Vacant(e) => {
+                        e.insert(session);
+                    }
+                }
                 Outcome::Applied {
                     client,
                     seq,
