@@ -23,6 +23,19 @@ pub struct NodeView {
     pub commit: Slot,
 }
 
+/// Which threads a [`MemCluster`]'s nodes run on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Placement {
+    /// On the caller's arbiter, with the caller's tasks (one thread in all).
+    #[default]
+    Caller,
+    /// All nodes on one arbiter of their own, so clients on the caller's
+    /// thread and the nodes use two threads.
+    Shared,
+    /// Each node on its own arbiter.
+    PerNode,
+}
+
 /// `n` nodes with every role, over one in-memory network.
 pub struct MemCluster {
     /// The network; change its fault plan at will.
@@ -32,20 +45,23 @@ pub struct MemCluster {
     nodes: BTreeMap<NodeId, Node<KvStore>>,
     /// Storage per node, kept across crashes (in memory it is always synced).
     storage: BTreeMap<NodeId, (MemStorage, MemStorage)>,
-    arbiters: BTreeMap<NodeId, actix::Arbiter>,
+    /// The arbiters started for the cluster, stopped on shutdown.
+    arbiters: Vec<actix::Arbiter>,
+    /// The arbiter each node runs on (absent: the caller's).
+    placement: BTreeMap<NodeId, actix::ArbiterHandle>,
     metrics: Arc<Metrics>,
     next_client: u64,
     restarts: u64,
 }
 
 impl MemCluster {
-    /// Starts `n` nodes; with `own_arbiters` each runs on its own thread.
+    /// Starts `n` nodes on the threads `placement` says.
     /// `config` adjusts the cluster's timing and batching.
     pub fn start(
         n: u64,
         seed: u64,
         tick: Duration,
-        own_arbiters: bool,
+        placement: Placement,
         config: impl FnOnce(&mut multi::Config),
     ) -> Result<Self, Error> {
         let ids: Vec<NodeId> = (1..=n).map(NodeId).collect();
@@ -61,14 +77,22 @@ impl MemCluster {
             tick,
             nodes: BTreeMap::new(),
             storage: BTreeMap::new(),
-            arbiters: BTreeMap::new(),
+            arbiters: Vec::new(),
+            placement: BTreeMap::new(),
             metrics: Arc::new(Metrics::default()),
             next_client: 1,
             restarts: 0,
         };
         for id in &ids {
-            if own_arbiters {
-                cluster.arbiters.insert(*id, actix::Arbiter::new());
+            match placement {
+                Placement::Caller => {}
+                Placement::Shared if !cluster.arbiters.is_empty() => {}
+                Placement::Shared | Placement::PerNode => {
+                    cluster.arbiters.push(actix::Arbiter::new());
+                }
+            }
+            if let Some(arbiter) = cluster.arbiters.last() {
+                cluster.placement.insert(*id, arbiter.handle());
             }
             cluster.boot(*id)?;
         }
@@ -93,8 +117,8 @@ impl MemCluster {
             .proposer_storage(p)
             .state_machine(KvStore::new())
             .metrics(self.metrics.clone());
-        if let Some(arbiter) = self.arbiters.get(&id) {
-            builder = builder.arbiter(arbiter.handle());
+        if let Some(arbiter) = self.placement.get(&id) {
+            builder = builder.arbiter(arbiter.clone());
         }
         let node = builder.start()?;
         self.net.register(id, node.inbox());
@@ -177,7 +201,7 @@ impl MemCluster {
         for node in self.nodes.values() {
             node.stop();
         }
-        for arbiter in self.arbiters.values() {
+        for arbiter in &self.arbiters {
             arbiter.stop();
         }
     }

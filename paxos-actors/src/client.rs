@@ -121,12 +121,18 @@ impl Client {
             payload: payload.into(),
         };
         let budget = self.timeout.saturating_mul(self.attempts_max.max(1));
-        let deadline = tokio::time::Instant::now() + budget;
+        let start = tokio::time::Instant::now();
+        let deadline = start + budget;
         let mut backoff = self.backoff;
         let mut last = Error::Timeout { attempts: 0 };
         let mut attempt = 0;
         loop {
-            let now = tokio::time::Instant::now();
+            // The first attempt reuses `start`: one clock read fewer per command.
+            let now = if attempt == 0 {
+                start
+            } else {
+                tokio::time::Instant::now()
+            };
             if now >= deadline {
                 break;
             }

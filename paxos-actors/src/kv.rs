@@ -38,19 +38,41 @@ impl KvCommand {
 
     /// Decodes [`KvCommand::encode`]'s output; `None` for anything else.
     pub fn decode(bytes: &[u8]) -> Option<Self> {
-        let (&op, rest) = bytes.split_first()?;
-        let len_bytes: [u8; 4] = rest.get(..4)?.try_into().ok()?;
-        let len = u32::from_le_bytes(len_bytes) as usize;
-        let key = rest.get(4..4usize.checked_add(len)?)?.to_vec();
-        let value = &rest[4 + len..];
-        match (op, value.is_empty()) {
-            (b'S', _) => Some(KvCommand::Set(key, value.to_vec())),
-            (b'G', true) => Some(KvCommand::Get(key)),
-            (b'I', true) => Some(KvCommand::Incr(key)),
-            (b'D', true) => Some(KvCommand::Del(key)),
-            _ => None,
-        }
+        let (op, key, value) = parse(bytes)?;
+        let key = key.to_vec();
+        Some(match op {
+            Op::Set => KvCommand::Set(key, value.to_vec()),
+            Op::Get => KvCommand::Get(key),
+            Op::Incr => KvCommand::Incr(key),
+            Op::Del => KvCommand::Del(key),
+        })
     }
+}
+
+#[derive(Clone, Copy)]
+enum Op {
+    Set,
+    Get,
+    Incr,
+    Del,
+}
+
+/// Splits an encoded command into its op, key and value without copying.
+fn parse(bytes: &[u8]) -> Option<(Op, &[u8], &[u8])> {
+    let (&op, rest) = bytes.split_first()?;
+    let len_bytes: [u8; 4] = rest.get(..4)?.try_into().ok()?;
+    let len = u32::from_le_bytes(len_bytes) as usize;
+    let end = 4usize.checked_add(len)?;
+    let key = rest.get(4..end)?;
+    let value = &rest[end..];
+    let op = match (op, value.is_empty()) {
+        (b'S', _) => Op::Set,
+        (b'G', true) => Op::Get,
+        (b'I', true) => Op::Incr,
+        (b'D', true) => Op::Del,
+        _ => return None,
+    };
+    Some((op, key, value))
 }
 
 /// Why a snapshot could not be restored.
@@ -113,27 +135,37 @@ impl StateMachine for KvStore {
     fn apply(&mut self, command: &[u8]) -> Vec<u8> {
         self.mix(command);
         self.applied += 1;
-        match KvCommand::decode(command) {
-            Some(KvCommand::Set(k, v)) => {
-                self.map.insert(k, v);
+        match parse(command) {
+            Some((Op::Set, k, v)) => {
+                // Overwrite in place: no new key or value buffer when the
+                // key exists (the common case under load).
+                match self.map.get_mut(k) {
+                    Some(old) => {
+                        old.clear();
+                        old.extend_from_slice(v);
+                    }
+                    None => {
+                        self.map.insert(k.to_vec(), v.to_vec());
+                    }
+                }
                 b"OK".to_vec()
             }
-            Some(KvCommand::Get(k)) => self.map.get(&k).cloned().unwrap_or_default(),
-            Some(KvCommand::Incr(k)) => {
-                let current = self.map.get(&k).map_or(Some(0), |v| {
+            Some((Op::Get, k, _)) => self.map.get(k).cloned().unwrap_or_default(),
+            Some((Op::Incr, k, _)) => {
+                let current = self.map.get(k).map_or(Some(0), |v| {
                     std::str::from_utf8(v).ok()?.parse::<i64>().ok()
                 });
                 match current.and_then(|n| n.checked_add(1)) {
                     Some(n) => {
                         let text = n.to_string().into_bytes();
-                        self.map.insert(k, text.clone());
+                        self.map.insert(k.to_vec(), text.clone());
                         text
                     }
                     None => b"ERR not a number".to_vec(),
                 }
             }
-            Some(KvCommand::Del(k)) => {
-                if self.map.remove(&k).is_some() {
+            Some((Op::Del, k, _)) => {
+                if self.map.remove(k).is_some() {
                     b"1".to_vec()
                 } else {
                     b"0".to_vec()

@@ -6,7 +6,7 @@
 
 use clap::Parser;
 use paxos_actors::kv::KvCommand;
-use paxos_examples::MemCluster;
+use paxos_examples::{MemCluster, Placement};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -20,15 +20,34 @@ struct Args {
     /// Client counts to run.
     #[arg(long, value_delimiter = ',', default_value = "1,16,256")]
     clients: Vec<usize>,
-    /// Run each node on its own arbiter thread (else all share one).
-    #[arg(long)]
-    own_arbiters: bool,
+    /// Where the nodes run: `caller` (with the clients, one thread),
+    /// `shared` (one arbiter for all nodes, clients on another thread) or
+    /// `per-node` (an arbiter each).
+    #[arg(long, value_enum, default_value = "caller")]
+    placement: PlacementArg,
     /// Most commands per Accept.
     #[arg(long, default_value_t = 256)]
     batch_max: usize,
     /// Most Accept batches in flight.
     #[arg(long, default_value_t = 4)]
     pipeline_max: usize,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum PlacementArg {
+    Caller,
+    Shared,
+    PerNode,
+}
+
+impl From<PlacementArg> for Placement {
+    fn from(p: PlacementArg) -> Self {
+        match p {
+            PlacementArg::Caller => Placement::Caller,
+            PlacementArg::Shared => Placement::Shared,
+            PlacementArg::PerNode => Placement::PerNode,
+        }
+    }
 }
 
 struct Row {
@@ -40,12 +59,17 @@ struct Row {
 }
 
 async fn run(args: &Args, nodes: u64, clients: usize) -> Result<Row, Box<dyn std::error::Error>> {
-    let mut cluster =
-        MemCluster::start(nodes, 1, Duration::from_millis(1), args.own_arbiters, |c| {
+    let mut cluster = MemCluster::start(
+        nodes,
+        1,
+        Duration::from_millis(1),
+        args.placement.into(),
+        |c| {
             c.batch_max = args.batch_max;
             c.pipeline_max = args.pipeline_max;
             c.queue_max = 1 << 16;
-        })?;
+        },
+    )?;
     // Elect a leader and put every client on it (no forwarding hop).
     let mut probe = cluster.client(paxos_core::NodeId(1))?;
     probe.timeout = Duration::from_secs(2);
@@ -136,15 +160,8 @@ async fn run(args: &Args, nodes: u64, clients: usize) -> Result<Row, Box<dyn std
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     println!(
-        "bench-mem: {}s per row, batch_max {}, pipeline_max {}, {} arbiters",
-        args.seconds,
-        args.batch_max,
-        args.pipeline_max,
-        if args.own_arbiters {
-            "one per node"
-        } else {
-            "one shared"
-        }
+        "bench-mem: {}s per row, batch_max {}, pipeline_max {}, nodes placed {:?}",
+        args.seconds, args.batch_max, args.pipeline_max, args.placement
     );
     let top = args.clients.iter().copied().max().unwrap_or(1);
     let base = run(&args, 1, top).await?;

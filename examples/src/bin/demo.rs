@@ -9,7 +9,7 @@ use clap::Parser;
 use paxos_actors::kv::KvCommand;
 use paxos_core::multi::Status;
 use paxos_core::NodeId;
-use paxos_examples::MemCluster;
+use paxos_examples::{MemCluster, Placement};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -100,7 +100,13 @@ async fn show(cluster: &MemCluster, started: Instant, committed: u64, last: &mut
 #[actix_rt::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
-    let mut cluster = MemCluster::start(5, args.seed, Duration::from_millis(2), false, |_| {})?;
+    let mut cluster = MemCluster::start(
+        5,
+        args.seed,
+        Duration::from_millis(2),
+        Placement::Caller,
+        |_| {},
+    )?;
     println!(
         "5 nodes, each a proposer + acceptor + learner actor over transport-mem (seed {}); {} clients",
         args.seed, args.clients
