@@ -39,7 +39,7 @@
 //! let mut proposer = Proposer::restore(NodeId(7), &config, &fresh, 42);
 //! let mut learner = Learner::new(&config);
 //!
-//! let value = Value::Command(Command { client: ClientId(1), seq: 1, payload: "x".into() });
+//! let value = Value::from(Command { client: ClientId(1), seq: 1, payload: "x".into() });
 //! let mut ready = Ready::new();
 //! proposer.propose(value.clone(), &mut ready);
 //! // Deliver every message until none are left (a perfect network).

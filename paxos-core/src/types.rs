@@ -3,6 +3,7 @@
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::sync::Arc;
 
 /// The identity of a node (a process hosting one or more roles).
 #[derive(
@@ -90,8 +91,16 @@ pub struct Command {
 pub enum Value {
     /// Fills a gap in the log; applies nothing.
     Noop,
-    /// A client command.
-    Command(Command),
+    /// A client command. Shared: a value is copied into every Accept,
+    /// Decide, log and acceptor map on its way, and a copy costs a
+    /// reference count, not an allocation. Encodes like a bare `Command`.
+    Command(Arc<Command>),
+}
+
+impl From<Command> for Value {
+    fn from(command: Command) -> Self {
+        Value::Command(Arc::new(command))
+    }
 }
 
 impl Value {

@@ -125,7 +125,7 @@ pub type History = BTreeSet<(NodeId, Ballot, Value)>;
 /// The value proposer `proposer` asks to get chosen: distinct per proposer,
 /// so a disagreement shows up as two different values.
 pub fn proposed_value(proposer: NodeId) -> Value {
-    Value::Command(Command {
+    Value::from(Command {
         client: ClientId(proposer.0),
         seq: 1,
         payload: Default::default(),

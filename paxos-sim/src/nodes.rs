@@ -189,7 +189,7 @@ impl Protocol for BasicPaxos {
 
     fn submit(&self, node: &mut BasicNode, command: Command, ready: &mut Ready<basic::Message>) {
         if let Some(p) = &mut node.proposer {
-            p.propose(Value::Command(command), ready);
+            p.propose(Value::from(command), ready);
         }
     }
 

@@ -202,7 +202,7 @@ mod tests {
             let record = Record::Accept {
                 slot: paxos_core::Slot(1),
                 ballot: Ballot::new(1, NodeId(1)),
-                value: paxos_core::Value::Command(paxos_core::Command {
+                value: paxos_core::Value::from(paxos_core::Command {
                     client: paxos_core::ClientId(1),
                     seq: 1,
                     payload: (vec![0; len]).into(),

@@ -71,7 +71,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn v(n: u64) -> Value {
-        Value::Command(Command {
+        Value::from(Command {
             client: ClientId(1),
             seq: n,
             payload: (Vec::new()).into(),

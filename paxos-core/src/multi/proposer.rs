@@ -4,6 +4,7 @@ use crate::quorum::QuorumSystem;
 use crate::ready::{DurableState, Ready, Record};
 use crate::types::{Ballot, Command, Jitter, NodeId, Slot, Value};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
 
 /// What a proposer currently believes about leadership.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -412,7 +413,7 @@ impl Proposer {
         if let Role::Leader { inflight, .. } = &mut self.role {
             for (_, f) in std::mem::take(inflight) {
                 if let Value::Command(c) = f.value {
-                    ready.dropped.push(c);
+                    ready.dropped.push(Arc::unwrap_or_clone(c));
                 }
             }
         }
@@ -630,7 +631,7 @@ impl Proposer {
             };
             let mut entries = Vec::with_capacity(n);
             for command in self.queue.drain(..n) {
-                entries.push((*next_slot, Value::Command(command)));
+                entries.push((*next_slot, Value::from(command)));
                 *next_slot = next_slot.next();
             }
             self.send_batch(entries, ready);

@@ -31,7 +31,7 @@ fn config() -> Config {
 }
 
 fn value(seq: u64) -> Value {
-    Value::Command(Command {
+    Value::from(Command {
         client: ClientId(1),
         seq,
         payload: (vec![seq as u8]).into(),

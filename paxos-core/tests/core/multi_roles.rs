@@ -49,7 +49,7 @@ fn cmd(client: u64, seq: u64) -> Command {
 }
 
 fn val(seq: u64) -> Value {
-    Value::Command(cmd(1, seq))
+    Value::from(cmd(1, seq))
 }
 
 fn fresh_acceptor() -> Acceptor {
@@ -538,7 +538,7 @@ fn a_promise_over_message_bytes_max_comes_in_parts_that_add_up() {
     config.message_bytes_max = 1000;
     let mut acceptor = Acceptor::restore(&config, &DurableState::default());
     let entries: Vec<(Slot, Value)> = (0..10)
-        .map(|i| (Slot(i), Value::Command(big(i, 300))))
+        .map(|i| (Slot(i), Value::from(big(i, 300))))
         .collect();
     let _ = handle_acceptor(
         &mut acceptor,
@@ -707,7 +707,7 @@ fn new_leader_reproposes_the_highest_ballot_value_per_slot_and_fills_holes_with_
     let ready = propose(&mut p, cmd(1, 1));
     let sent = accepts(&ready.messages);
     assert_eq!(sent.len(), 3);
-    assert_eq!(sent[0].2, vec![(Slot(4), Value::Command(cmd(1, 1)))]);
+    assert_eq!(sent[0].2, vec![(Slot(4), Value::from(cmd(1, 1)))]);
 }
 
 #[test]
@@ -725,7 +725,7 @@ fn candidate_queues_proposals_until_elected_then_sends_them() {
     assert_eq!(sent.len(), 3);
     assert!(sent
         .iter()
-        .all(|(_, bal, e)| *bal == ballot && *e == vec![(Slot(0), Value::Command(cmd(1, 1)))]));
+        .all(|(_, bal, e)| *bal == ballot && *e == vec![(Slot(0), Value::from(cmd(1, 1)))]));
 }
 
 #[test]
@@ -794,7 +794,7 @@ fn leader_chooses_a_slot_on_a_phase2_quorum_and_sends_decide_to_learners_and_pro
     );
     assert_eq!(p.commit(), Slot(0));
     let ready = handle_proposer(&mut p, A2, accepted.clone());
-    let entries = vec![(Slot(0), Value::Command(cmd(1, 1)))];
+    let entries = vec![(Slot(0), Value::from(cmd(1, 1)))];
     assert_eq!(
         decides(&ready.messages),
         vec![(P5, entries.clone()), (L, entries)]
@@ -915,7 +915,7 @@ fn leader_batches_commands_that_arrive_while_the_pipeline_is_full() {
         .iter()
         .map(|(_, v)| v.clone())
         .collect();
-    let want: Vec<Value> = (0..=10).map(|s| Value::Command(cmd(1, s))).collect();
+    let want: Vec<Value> = (0..=10).map(|s| Value::from(cmd(1, s))).collect();
     assert_eq!(delivered, want, "in proposal order");
 }
 
@@ -1159,7 +1159,7 @@ fn forwarded_commands_are_chosen_by_the_leader_and_dropped_by_a_follower() {
     cluster.run();
     assert_eq!(
         cluster.net.decided_by(L),
-        &[(Slot(0), Value::Command(cmd(1, 1)))]
+        &[(Slot(0), Value::from(cmd(1, 1)))]
     );
     // A follower does not pass a forward on (one hop only).
     let forward = Message::Forward {
@@ -1183,8 +1183,8 @@ fn leader_answers_catch_up_with_chosen_entries_bounded_by_catchup_max() {
     assert_eq!(cluster.proposer(P4).commit(), Slot(5));
     let ready = handle_proposer(cluster.proposer(P4), L, Message::CatchUp { from: Slot(1) });
     let entries = vec![
-        (Slot(1), Value::Command(cmd(1, 1))),
-        (Slot(2), Value::Command(cmd(1, 2))),
+        (Slot(1), Value::from(cmd(1, 1))),
+        (Slot(2), Value::from(cmd(1, 2))),
     ];
     assert_eq!(ready.messages, vec![(L, Message::Decide { entries })]);
     let ready = handle_proposer(cluster.proposer(P4), L, Message::CatchUp { from: Slot(5) });
@@ -1210,7 +1210,7 @@ fn new_leader_keeps_every_value_the_old_leader_got_chosen() {
         .iter()
         .map(|(_, v)| v.clone())
         .collect();
-    let want: Vec<Value> = (0..3).map(|s| Value::Command(cmd(1, s))).collect();
+    let want: Vec<Value> = (0..3).map(|s| Value::from(cmd(1, s))).collect();
     assert_eq!(delivered, want);
     // The old leader, deposed by the new one's heartbeat, gave up on them:
     // a dropped command may still be chosen, which is why clients retry
@@ -1328,7 +1328,7 @@ fn lagging_learner_catches_up_from_the_leader() {
         .iter()
         .map(|(_, v)| v.clone())
         .collect();
-    let want: Vec<Value> = (0..5).map(|s| Value::Command(cmd(1, s))).collect();
+    let want: Vec<Value> = (0..5).map(|s| Value::from(cmd(1, s))).collect();
     assert_eq!(delivered, want);
 }
 
@@ -1358,7 +1358,7 @@ impl StateMachine for Log {
 }
 
 fn command(client: u64, seq: u64, payload: u8) -> Value {
-    Value::Command(Command {
+    Value::from(Command {
         client: ClientId(client),
         seq,
         payload: (vec![payload]).into(),
@@ -1544,9 +1544,7 @@ fn leader_sends_commands_proposed_together_in_one_accept_per_acceptor() {
         let seqs: Vec<Value> = entries.iter().map(|(_, v)| v.clone()).collect();
         assert_eq!(
             seqs,
-            (1..=10)
-                .map(|s| Value::Command(cmd(1, s)))
-                .collect::<Vec<_>>()
+            (1..=10).map(|s| Value::from(cmd(1, s))).collect::<Vec<_>>()
         );
     }
 }
@@ -1629,7 +1627,7 @@ fn catch_up_cost(message_bytes_max: usize, n: u64) -> (usize, usize) {
     let mut config = config();
     config.message_bytes_max = message_bytes_max;
     let mut p = proposer(P4, &config);
-    p.learn((0..n).map(|i| (Slot(i), Value::Command(big(i, 600)))));
+    p.learn((0..n).map(|i| (Slot(i), Value::from(big(i, 600)))));
     let mut learner = Learner::new(&config);
     let hb = Message::Heartbeat {
         ballot: b(1, P4),

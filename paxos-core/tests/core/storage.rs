@@ -24,7 +24,7 @@ fn value_for(slot: Slot, ballot: Ballot) -> Value {
     if (slot.0 + ballot.round) % 3 == 0 {
         Value::Noop
     } else {
-        Value::Command(Command {
+        Value::from(Command {
             client: ClientId(ballot.node.0),
             seq: ballot.round,
             payload: (vec![slot.0 as u8]).into(),

@@ -31,7 +31,7 @@ pub fn reopen(dir: &Path) -> Result<FileStorage, storage_file::Error> {
 }
 
 pub fn command(client: u64, seq: u64, len: usize) -> Value {
-    Value::Command(Command {
+    Value::from(Command {
         client: ClientId(client),
         seq,
         payload: (0..len)

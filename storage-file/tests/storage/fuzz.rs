@@ -159,7 +159,7 @@ fn record_strategy() -> impl Strategy<Value = Record> {
             any::<u64>(),
             proptest::collection::vec(any::<u8>(), 0..300)
         )
-            .prop_map(|(c, seq, payload)| Value::Command(Command {
+            .prop_map(|(c, seq, payload)| Value::from(Command {
                 client: ClientId(c),
                 seq,
                 payload: payload.into()

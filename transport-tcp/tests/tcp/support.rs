@@ -124,7 +124,7 @@ pub fn paxos_messages(tag: u64) -> Vec<Message> {
         round: tag,
         node: NodeId(tag % 5),
     };
-    let cmd = Value::Command(Command {
+    let cmd = Value::from(Command {
         client: ClientId(tag),
         seq: tag.wrapping_mul(10),
         payload: (format!("cmd-{tag}").into_bytes()).into(),
