@@ -1,8 +1,7 @@
+use super::accepted::AcceptedLog;
 use super::{split_by_size, Config, Message};
 use crate::ready::{DurableState, Ready, Record};
 use crate::types::{Ballot, NodeId, Slot, Value};
-use std::collections::btree_map::Entry;
-use std::collections::BTreeMap;
 
 /// A Multi-Paxos acceptor: one promise for all slots, and per slot the
 /// highest-ballot proposal it accepted. Every change is returned as a
@@ -10,7 +9,7 @@ use std::collections::BTreeMap;
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Acceptor {
     promised: Ballot,
-    accepted: BTreeMap<Slot, (Ballot, Value)>,
+    accepted: AcceptedLog,
     /// Promises larger than this go out in parts.
     message_bytes_max: usize,
 }
@@ -25,7 +24,7 @@ impl Acceptor {
         };
         Acceptor {
             promised,
-            accepted: state.accepted.clone(),
+            accepted: AcceptedLog::from(&state.accepted),
             message_bytes_max: config.message_bytes_max,
         }
     }
@@ -37,7 +36,7 @@ impl Acceptor {
 
     /// What was accepted for `slot`, if anything.
     pub fn accepted(&self, slot: Slot) -> Option<&(Ballot, Value)> {
-        self.accepted.get(&slot)
+        self.accepted.get(slot)
     }
 
     /// Handles one message from `from`; others than Prepare and Accept are ignored.
@@ -74,8 +73,8 @@ impl Acceptor {
         }
         let accepted: Vec<(Slot, Ballot, Value)> = self
             .accepted
-            .range(first..)
-            .map(|(s, (b, v))| (*s, *b, v.clone()))
+            .range_from(first)
+            .map(|(s, (b, v))| (s, *b, v.clone()))
             .collect();
         let mut runs = split_by_size(accepted, usize::MAX, self.message_bytes_max, |(_, _, v)| {
             v.size_hint()
@@ -119,22 +118,12 @@ impl Acceptor {
         }
         let mut slots = Vec::with_capacity(entries.len());
         for (slot, value) in entries {
-            // One map walk per slot: this loop is the acceptor's hot path.
-            match self.accepted.entry(slot) {
-                Entry::Occupied(e) if e.get().0 == ballot && e.get().1 == value => {}
-                entry => {
-                    ready.persist.push(Record::Accept {
-                        slot,
-                        ballot,
-                        value: value.clone(),
-                    });
-                    match entry {
-                        Entry::Occupied(mut e) => *e.get_mut() = (ballot, value),
-                        Entry::Vacant(e) => {
-                            e.insert((ballot, value));
-                        }
-                    }
-                }
+            if self.accepted.set(slot, ballot, value.clone()) {
+                ready.persist.push(Record::Accept {
+                    slot,
+                    ballot,
+                    value,
+                });
             }
             slots.push(slot);
         }

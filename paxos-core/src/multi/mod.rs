@@ -18,6 +18,7 @@
 //!   strictly in slot order. A [`Replica`] applies them, once per
 //!   `(client, seq)`.
 
+mod accepted;
 mod acceptor;
 mod chosen;
 mod learner;

@@ -1,0 +1,173 @@
+//! An acceptor's accepted proposals by slot.
+//!
+//! A leader hands out slots in order, so they are dense: a vector indexed
+//! by slot stores and finds them without the map walk that dominated the
+//! acceptor's profile. A slot far beyond the end (a gap over [`GAP_MAX`])
+//! goes to a side map instead, so no message can make the vector huge.
+
+use crate::types::{Ballot, Slot, Value};
+use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
+
+/// The widest run of empty slots the dense part grows over.
+const GAP_MAX: u64 = 1 << 16;
+
+/// Accepted `(ballot, value)` per slot.
+///
+/// Invariant: every key of `far` is at least `near.len()`.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct AcceptedLog {
+    /// Slots `0..near.len()`, each accepted or not.
+    near: Vec<Option<(Ballot, Value)>>,
+    /// Accepted slots at or beyond `near.len()`.
+    far: BTreeMap<Slot, (Ballot, Value)>,
+}
+
+impl AcceptedLog {
+    /// The proposal accepted for `slot`, if any.
+    pub fn get(&self, slot: Slot) -> Option<&(Ballot, Value)> {
+        match usize::try_from(slot.0) {
+            Ok(i) if i < self.near.len() => self.near[i].as_ref(),
+            _ => self.far.get(&slot),
+        }
+    }
+
+    /// Stores `(ballot, value)` for `slot`; says whether that changed
+    /// anything (false if exactly this proposal was already there).
+    pub fn set(&mut self, slot: Slot, ballot: Ballot, value: Value) -> bool {
+        let len = self.near.len() as u64;
+        let near = slot.0 < len || slot.0 - len <= GAP_MAX;
+        let (true, Ok(i)) = (near, usize::try_from(slot.0)) else {
+            return match self.far.get(&slot) {
+                Some((b, v)) if *b == ballot && *v == value => false,
+                _ => {
+                    self.far.insert(slot, (ballot, value));
+                    true
+                }
+            };
+        };
+        if i >= self.near.len() {
+            self.near.resize(i + 1, None);
+            // Keep the invariant: far slots now covered move into `near`.
+            while let Some(entry) = self.far.first_entry() {
+                let s = entry.key().0 as usize;
+                if s >= self.near.len() {
+                    break;
+                }
+                self.near[s] = Some(entry.remove());
+            }
+        }
+        match &self.near[i] {
+            Some((b, v)) if *b == ballot && *v == value => false,
+            _ => {
+                self.near[i] = Some((ballot, value));
+                true
+            }
+        }
+    }
+
+    /// Every accepted slot from `first` on, in slot order.
+    pub fn range_from(&self, first: Slot) -> impl Iterator<Item = (Slot, &(Ballot, Value))> {
+        let start = usize::try_from(first.0).map_or(self.near.len(), |i| i.min(self.near.len()));
+        let near = self.near[start..]
+            .iter()
+            .enumerate()
+            .filter_map(move |(k, e)| e.as_ref().map(|e| (Slot((start + k) as u64), e)));
+        near.chain(self.far.range(first..).map(|(s, e)| (*s, e)))
+    }
+}
+
+impl From<&BTreeMap<Slot, (Ballot, Value)>> for AcceptedLog {
+    fn from(map: &BTreeMap<Slot, (Ballot, Value)>) -> Self {
+        let mut log = AcceptedLog::default();
+        for (slot, (ballot, value)) in map {
+            log.set(*slot, *ballot, value.clone());
+        }
+        log
+    }
+}
+
+// Equality and hashing follow the contents, not how they are split
+// between the two parts (the model checker compares acceptor states).
+impl PartialEq for AcceptedLog {
+    fn eq(&self, other: &Self) -> bool {
+        self.range_from(Slot(0)).eq(other.range_from(Slot(0)))
+    }
+}
+
+impl Eq for AcceptedLog {}
+
+impl Hash for AcceptedLog {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        for entry in self.range_from(Slot(0)) {
+            entry.hash(state);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::{ClientId, Command, NodeId};
+    use proptest::prelude::*;
+
+    fn value(n: u64) -> Value {
+        Value::from(Command {
+            client: ClientId(1),
+            seq: n,
+            payload: Default::default(),
+        })
+    }
+
+    fn slot_strategy() -> impl Strategy<Value = u64> {
+        // Mostly dense, some far beyond the gap limit, some at the very top.
+        prop_oneof![
+            0..64u64,
+            0..(3 * GAP_MAX),
+            Just(u64::MAX),
+            (u64::MAX - 4)..=u64::MAX
+        ]
+    }
+
+    proptest! {
+        /// Same answers as a plain map for any sequence of writes.
+        #[test]
+        fn matches_a_map(ops in proptest::collection::vec((slot_strategy(), 0..3u64, 0..3u64), 0..200),
+                         first in slot_strategy()) {
+            let mut log = AcceptedLog::default();
+            let mut map: BTreeMap<Slot, (Ballot, Value)> = BTreeMap::new();
+            for (s, b, v) in ops {
+                let (slot, ballot, v) = (Slot(s), Ballot { round: b, node: NodeId(1) }, value(v));
+                let changed = map.get(&slot) != Some(&(ballot, v.clone()));
+                map.insert(slot, (ballot, v.clone()));
+                prop_assert_eq!(log.set(slot, ballot, v), changed);
+                prop_assert_eq!(log.get(slot), map.get(&slot));
+            }
+            let got: Vec<_> = log.range_from(Slot(first)).collect();
+            let want: Vec<_> = map.range(Slot(first)..).map(|(s, e)| (*s, e)).collect();
+            prop_assert_eq!(got, want);
+            prop_assert!(log == AcceptedLog::from(&map));
+        }
+    }
+
+    #[test]
+    fn a_far_slot_does_not_grow_the_vector() {
+        let mut log = AcceptedLog::default();
+        let b = Ballot {
+            round: 1,
+            node: NodeId(1),
+        };
+        assert!(log.set(Slot(u64::MAX), b, value(1)));
+        assert!(log.set(Slot(GAP_MAX * 4), b, value(2)));
+        assert!(log.near.is_empty());
+        for s in 0..=(GAP_MAX * 3) {
+            log.set(Slot(s), b, Value::Noop);
+        }
+        assert_eq!(log.far.len(), 2);
+        // Growing past the far slot pulls it into the dense part.
+        log.set(Slot(GAP_MAX * 4 + 1), b, Value::Noop);
+        assert_eq!(log.far.len(), 1, "only u64::MAX stays far");
+        assert_eq!(log.near.len() as u64, GAP_MAX * 4 + 2);
+        assert_eq!(log.get(Slot(GAP_MAX * 4)), Some(&(b, value(2))));
+    }
+}
