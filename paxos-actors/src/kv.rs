@@ -108,22 +108,33 @@ impl KvStore {
         self.applied
     }
 
-    /// FNV-1a over every command applied, in order: equal digests mean
-    /// (with overwhelming likelihood) equal command logs.
+    /// A running 64-bit hash over every command applied, in order: equal
+    /// digests mean (with overwhelming likelihood) equal command logs.
     pub fn digest(&self) -> u64 {
         self.digest
     }
 
+    /// Folds `bytes` into the digest eight bytes at a time (a multiply and
+    /// xor-shift per word): this runs for every command on every replica,
+    /// and byte-at-a-time FNV was a third of the store's apply time.
     fn mix(&mut self, bytes: &[u8]) {
-        const PRIME: u64 = 0x0000_0100_0000_01b3;
-        let mut h = if self.applied == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.digest
+        const K: u64 = 0x9e37_79b9_7f4a_7c15;
+        let step = |h: u64, w: u64| {
+            let h = (h ^ w).wrapping_mul(K);
+            h ^ (h >> 32)
         };
-        for b in (bytes.len() as u64).to_le_bytes().iter().chain(bytes) {
-            h ^= u64::from(*b);
-            h = h.wrapping_mul(PRIME);
+        let mut h = step(self.digest, bytes.len() as u64);
+        let mut words = bytes.chunks_exact(8);
+        for w in &mut words {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(w);
+            h = step(h, u64::from_le_bytes(word));
+        }
+        let tail = words.remainder();
+        if !tail.is_empty() {
+            let mut word = [0u8; 8];
+            word[..tail.len()].copy_from_slice(tail);
+            h = step(h, u64::from_le_bytes(word));
         }
         self.digest = h;
     }
@@ -295,5 +306,23 @@ mod tests {
             }
         }
         assert!(back.restore(&snap[..snap.len() - 1]).is_err());
+    }
+
+    #[test]
+    fn digest_tells_logs_apart() {
+        let log = |cmds: &[&[u8]]| {
+            let mut kv = KvStore::new();
+            for c in cmds {
+                kv.apply(c);
+            }
+            kv.digest()
+        };
+        let (a, b): (&[u8], &[u8]) = (b"S\x01\0\0\0kvalue", b"S\x01\0\0\0kvaluf");
+        assert_eq!(log(&[a, b]), log(&[a, b]));
+        assert_ne!(log(&[a, b]), log(&[b, a]), "order counts");
+        assert_ne!(log(&[a]), log(&[b]), "a one-byte change counts");
+        // Zero padding of the last word must not hide a length change.
+        assert_ne!(log(&[b"abc"]), log(&[b"abc\0"]));
+        assert_ne!(log(&[b"ab", b"c"]), log(&[b"abc"]));
     }
 }
