@@ -3,6 +3,9 @@ use crate::types::{ClientId, Slot, Value};
 use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 
+/// A session's result buffer up to this capacity is reused for the next result.
+const SESSION_BUFFER_KEEP: usize = 4096;
+
 /// What applying one decided entry did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -91,11 +94,21 @@ impl<S: StateMachine> Replica<S> {
             Entry::Occupied(e) if e.get().0 > seq => Outcome::Stale { client, seq },
             entry => {
                 let result = self.state_machine.apply(&cmd.payload);
-                let session = (seq, result.clone());
                 match entry {
-                    Entry::Occupied(mut e) => *e.get_mut() = session,
+                    Entry::Occupied(mut e) => {
+                        // Reuse the session's buffer: no allocation per
+                        // command, unless a big result left it large.
+                        let (last, kept) = e.get_mut();
+                        *last = seq;
+                        if kept.capacity() <= SESSION_BUFFER_KEEP {
+                            kept.clear();
+                            kept.extend_from_slice(&result);
+                        } else {
+                            *kept = result.clone();
+                        }
+                    }
                     Entry::Vacant(e) => {
-                        e.insert(session);
+                        e.insert((seq, result.clone()));
                     }
                 }
                 Outcome::Applied {
