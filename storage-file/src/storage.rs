@@ -95,8 +95,13 @@ pub struct Recovery {
     pub records: u64,
     /// Length of the log after recovery, in bytes.
     pub len: u64,
-    /// Bytes of a torn tail (or zero-filled tail) cut off the end.
+    /// Bytes of a record never completely written (a torn or unfinished
+    /// tail), cut off the end. Never a synced record: those are refused.
     pub truncated: u64,
+    /// Zero bytes after the last record, cut off the end: space reserved
+    /// ahead of the log (after any restart when `preallocate` is on), or a
+    /// file size that reached the disk before its data. Not data loss.
+    pub zeros: u64,
 }
 
 /// Durable [`Storage`] in a data directory: an append-only log of framed
@@ -459,7 +464,11 @@ fn file_len(path: &Path) -> Result<Option<u64>, Error> {
 fn recover(log: &File, path: &Path, record_len_max: u32) -> Result<Recovery, Error> {
     let len = log.metadata().map_err(io("stat", path))?.len();
     let found = scan(log, len, path, record_len_max, |_| {})?;
-    let truncated = len - found.valid_len;
+    let cut = len - found.valid_len;
+    let (truncated, zeros) = match found.end {
+        End::Zeros => (0, cut),
+        _ => (cut, 0),
+    };
     if found.end != End::Clean {
         log.set_len(found.valid_len).map_err(io("truncate", path))?;
     }
@@ -481,5 +490,6 @@ fn recover(log: &File, path: &Path, record_len_max: u32) -> Result<Recovery, Err
         records: found.records,
         len: found.valid_len,
         truncated,
+        zeros,
     })
 }

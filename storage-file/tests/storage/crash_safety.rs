@@ -64,7 +64,8 @@ fn truncating_the_log_at_any_offset_restores_exactly_the_records_before_the_cut(
                     "cut at {cut}: restored state differs from the {whole} whole records"
                 );
                 assert_eq!(s.recovery().len, boundary as u64, "cut at {cut}");
-                assert_eq!(s.recovery().truncated, (cut - boundary) as u64);
+                let rec = s.recovery();
+                assert_eq!(rec.truncated + rec.zeros, (cut - boundary) as u64);
                 drop(s);
                 let on_disk = std::fs::metadata(tmp.path().join(storage_file::LOG_FILE)).unwrap();
                 assert_eq!(
@@ -178,6 +179,16 @@ fn reserved_log(dir: &std::path::Path) -> Vec<u8> {
     );
     log.truncate(written);
     log
+}
+
+#[test]
+fn reopening_a_reserved_log_reports_zeros_not_a_cut_record() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = reserved_log(tmp.path());
+    let s = reopen(tmp.path()).unwrap();
+    assert_eq!(s.recovery().len, log.len() as u64);
+    assert_eq!(s.recovery().truncated, 0);
+    assert_eq!(s.recovery().zeros, PREALLOCATE_DEFAULT - log.len() as u64);
 }
 
 #[test]

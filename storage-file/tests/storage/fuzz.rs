@@ -119,13 +119,14 @@ fn arbitrary_log_bytes_open_or_are_refused_and_never_panic() {
             Ok(mut s) => {
                 opened.set(opened.get() + 1);
                 let rec = s.recovery();
-                prop_assert!(rec.len + rec.truncated == bytes.len() as u64);
+                prop_assert!(rec.len + rec.truncated + rec.zeros == bytes.len() as u64);
+                prop_assert!(rec.truncated == 0 || rec.zeros == 0);
                 let state = s.load().unwrap();
                 prop_assert_eq!(&state, &decoded_state(&bytes, rec.len as usize));
                 drop(s);
                 // Recovery is idempotent: a second open cuts nothing.
                 let again = reopen(tmp.path()).unwrap();
-                prop_assert_eq!(again.recovery().truncated, 0);
+                prop_assert_eq!(again.recovery().truncated + again.recovery().zeros, 0);
                 prop_assert_eq!(again.recovery().len, rec.len);
             }
             Err(storage_file::Error::Corrupt { offset, .. }) => {

@@ -217,7 +217,8 @@ fn a_zero_filled_tail_is_unwritten_space_and_is_cut() {
     log.extend(std::iter::repeat_n(0, 4096 + 7));
     set_log(tmp.path(), &log);
     let mut s = reopen(tmp.path()).unwrap();
-    assert_eq!(s.recovery().truncated, 4096 + 7);
+    assert_eq!(s.recovery().zeros, 4096 + 7);
+    assert_eq!(s.recovery().truncated, 0, "zeros are not a cut record");
     assert_eq!(s.load().unwrap(), DurableState::from_records(&records));
     drop(s);
     assert_eq!(log_bytes(tmp.path()).len(), good);
