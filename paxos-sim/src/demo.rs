@@ -26,6 +26,7 @@ pub fn dueling_proposers() -> bool {
         clients: 2,
         client_retry: 25,
         liveness_ticks_max: 200,
+        liveness_down: None,
         check_promises: true,
         trace: true,
     };

@@ -3,7 +3,7 @@
 
 use crate::nodes::{BasicPaxos, Layout, MultiPaxos};
 use crate::sim::{Faults, Options, Report, Sim, Stats};
-use paxos_core::{PlantedBugs, QuorumSystem};
+use paxos_core::{NodeId, PlantedBugs, QuorumSystem};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::time::{Duration, Instant};
@@ -80,13 +80,14 @@ pub fn run_seed(seed: u64, plan: &Plan, trace: bool) -> (&'static str, Report) {
         crash_weight: rng.random_range(0..=2),
         partition_weight: rng.random_range(0..=2),
     };
-    let opts = Options {
+    let mut opts = Options {
         seed,
         steps,
         faults,
         clients: rng.random_range(1..=4),
         client_retry: 25,
         liveness_ticks_max: 400,
+        liveness_down: None,
         check_promises,
         trace,
     };
@@ -115,6 +116,13 @@ pub fn run_seed(seed: u64, plan: &Plan, trace: bool) -> (&'static str, Report) {
             // accepts and decides come in many parts.
             if rng.random_bool(0.33) {
                 proto.config.message_bytes_max = 1;
+            }
+            // Half the runs keep one acceptor down in the liveness phase: the
+            // rest must still commit (in thrifty runs, by retransmitting to
+            // the acceptors that did not answer).
+            if rng.random_bool(0.5) {
+                let acceptors: Vec<NodeId> = proto.layout.acceptors.iter().copied().collect();
+                opts.liveness_down = Some(acceptors[rng.random_range(0..acceptors.len())]);
             }
             Sim::new(proto, opts).run()
         }

@@ -7,9 +7,10 @@
 //!    a client submits or retries, crash a node (losing what it had not
 //!    synced), restart it from its synced records, cut links (one-way too),
 //!    heal them. Messages are dropped, duplicated and delayed.
-//! 2. **Liveness**: faults stop, every link heals and every node restarts;
+//! 2. **Liveness**: faults stop, every link heals and every node restarts
+//!    (except, if the run says so, one node kept down);
 //!    within `liveness_ticks_max` ticks every client command must be decided
-//!    and every learner must hold the whole chosen log.
+//!    and every learner that is up must hold the whole chosen log.
 
 use crate::check::{Checker, Violation};
 use crate::protocol::Protocol;
@@ -61,6 +62,9 @@ pub struct Options {
     pub client_retry: u64,
     /// Ticks the liveness phase may take.
     pub liveness_ticks_max: u64,
+    /// A node that stays down through the liveness phase (a minority the
+    /// quorums must do without; its learner is not checked).
+    pub liveness_down: Option<NodeId>,
     /// Check after every step that no acceptor's promise fell below its
     /// synced promise. Off only to show that a bug it would catch first
     /// also breaks agreement.
@@ -582,10 +586,20 @@ impl<P: Protocol> Sim<P> {
         };
         self.cut.clear();
         self.settling = true;
+        let down = self.opts.liveness_down;
         for id in self.ids.clone() {
-            self.restart(id);
+            if Some(id) == down {
+                self.crash(id);
+            } else {
+                self.restart(id);
+            }
         }
-        let learners = self.proto.learners();
+        let learners: Vec<NodeId> = self
+            .proto
+            .learners()
+            .into_iter()
+            .filter(|l| Some(*l) != down)
+            .collect();
         for t in 0..self.opts.liveness_ticks_max {
             for _ in 0..64 {
                 for id in self.ids.clone() {

@@ -41,6 +41,7 @@ fn opts(seed: u64) -> Options {
         clients: rng.random_range(1..=6),
         client_retry: rng.random_range(3..=40),
         liveness_ticks_max: 2000,
+        liveness_down: None,
         check_promises: true,
         trace: false,
     }
