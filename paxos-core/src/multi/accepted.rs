@@ -4,6 +4,9 @@
 //! by slot stores and finds them without the map walk that dominated the
 //! acceptor's profile. A slot far beyond the end (a gap over [`GAP_MAX`])
 //! goes to a side map instead, so no message can make the vector huge.
+//! The cost: an acceptor that comes back after missing more than that many
+//! slots keeps every later slot in the side map, at B-tree speed, until log
+//! compaction gives the vector a moving start.
 
 use crate::types::{Ballot, Slot, Value};
 use std::collections::BTreeMap;
