@@ -2,26 +2,33 @@
 //!
 //! A leader hands out slots in order, so they are dense: a vector indexed
 //! by slot stores and finds them without the map walk that dominated the
-//! acceptor's profile. A slot far beyond the end (a gap over [`GAP_MAX`])
-//! goes to a side map instead, so no message can make the vector huge.
-//! The cost: an acceptor that comes back after missing more than that many
-//! slots keeps every later slot in the side map, at B-tree speed, until log
-//! compaction gives the vector a moving start.
+//! acceptor's profile. The vector grows over a run of empty slots only if
+//! the run is short (at most [`GAP_MAX`]) and empty slots stay at most as
+//! many as accepted ones (plus `GAP_MAX`); any other slot goes to a side
+//! map. So the vector never holds more than about twice as many slots as
+//! were accepted, whatever the slot numbers in the messages.
+//! The cost: an acceptor that comes back after missing more than
+//! `GAP_MAX` slots keeps every later slot in the side map, at B-tree
+//! speed, until log compaction gives the vector a moving start.
 
 use crate::types::{Ballot, Slot, Value};
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
 
-/// The widest run of empty slots the dense part grows over.
+/// The widest run of empty slots the dense part grows over, and the empty
+/// slots it may hold beyond as many as it has filled.
 const GAP_MAX: u64 = 1 << 16;
 
 /// Accepted `(ballot, value)` per slot.
 ///
-/// Invariant: every key of `far` is at least `near.len()`.
+/// Invariants: every key of `far` is at least `near.len()`; `filled` is
+/// the number of `Some` in `near`.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct AcceptedLog {
     /// Slots `0..near.len()`, each accepted or not.
     near: Vec<Option<(Ballot, Value)>>,
+    /// Accepted slots in `near`.
+    filled: u64,
     /// Accepted slots at or beyond `near.len()`.
     far: BTreeMap<Slot, (Ballot, Value)>,
 }
@@ -35,12 +42,30 @@ impl AcceptedLog {
         }
     }
 
+    /// How many slots have an accepted proposal.
+    pub fn len(&self) -> usize {
+        self.filled as usize + self.far.len()
+    }
+
+    /// Whether `slot` belongs in the vector: inside it, or a short step
+    /// past its end that keeps empty slots within bounds.
+    fn near_enough(&self, slot: Slot) -> Option<usize> {
+        let len = self.near.len() as u64;
+        if slot.0 >= len {
+            let gap = slot.0 - len;
+            // Empty slots once `slot` is filled: those now, plus the gap.
+            let empty = (len - self.filled).saturating_add(gap);
+            if gap > GAP_MAX || empty > GAP_MAX.max(self.filled + 1) {
+                return None;
+            }
+        }
+        usize::try_from(slot.0).ok()
+    }
+
     /// Stores `(ballot, value)` for `slot`; says whether that changed
     /// anything (false if exactly this proposal was already there).
     pub fn set(&mut self, slot: Slot, ballot: Ballot, value: Value) -> bool {
-        let len = self.near.len() as u64;
-        let near = slot.0 < len || slot.0 - len <= GAP_MAX;
-        let (true, Ok(i)) = (near, usize::try_from(slot.0)) else {
+        let Some(i) = self.near_enough(slot) else {
             return match self.far.get(&slot) {
                 Some((b, v)) if *b == ballot && *v == value => false,
                 _ => {
@@ -51,18 +76,24 @@ impl AcceptedLog {
         };
         if i >= self.near.len() {
             self.near.resize(i + 1, None);
-            // Keep the invariant: far slots now covered move into `near`.
+            // Keep the invariant: far slots now covered move into `near`
+            // (into empty places: they were past the old end).
             while let Some(entry) = self.far.first_entry() {
-                let s = entry.key().0 as usize;
-                if s >= self.near.len() {
+                let s = entry.key().0;
+                if s >= self.near.len() as u64 {
                     break;
                 }
-                self.near[s] = Some(entry.remove());
+                // Below near.len(), so it fits a usize.
+                self.near[s as usize] = Some(entry.remove());
+                self.filled += 1;
             }
         }
         match &self.near[i] {
             Some((b, v)) if *b == ballot && *v == value => false,
-            _ => {
+            old => {
+                if old.is_none() {
+                    self.filled += 1;
+                }
                 self.near[i] = Some((ballot, value));
                 true
             }
@@ -102,6 +133,9 @@ impl Eq for AcceptedLog {}
 
 impl Hash for AcceptedLog {
     fn hash<H: Hasher>(&self, state: &mut H) {
+        // The count first, as a map's hash does, so that two logs hashed
+        // one after the other cannot collide with a different split.
+        state.write_usize(self.len());
         for entry in self.range_from(Slot(0)) {
             entry.hash(state);
         }
@@ -150,6 +184,9 @@ mod tests {
             let want: Vec<_> = map.range(Slot(first)..).map(|(s, e)| (*s, e)).collect();
             prop_assert_eq!(got, want);
             prop_assert!(log == AcceptedLog::from(&map));
+            prop_assert_eq!(log.len(), map.len());
+            prop_assert_eq!(log.filled as usize, log.near.iter().flatten().count());
+            prop_assert!(log.far.keys().all(|s| s.0 >= log.near.len() as u64));
         }
     }
 
@@ -172,5 +209,26 @@ mod tests {
         assert_eq!(log.far.len(), 1, "only u64::MAX stays far");
         assert_eq!(log.near.len() as u64, GAP_MAX * 4 + 2);
         assert_eq!(log.get(Slot(GAP_MAX * 4)), Some(&(b, value(2))));
+    }
+
+    #[test]
+    fn slots_stepping_ahead_cannot_grow_the_vector_past_twice_the_entries() {
+        let mut log = AcceptedLog::default();
+        let b = Ballot {
+            round: 1,
+            node: NodeId(1),
+        };
+        // One Accept whose slots each jump the widest gap allowed.
+        for k in 1..=1000 {
+            log.set(Slot(k * GAP_MAX), b, Value::Noop);
+            let bound = 2 * log.len() as u64 + GAP_MAX + 1;
+            assert!(
+                log.near.len() as u64 <= bound,
+                "step {k}: {} slots",
+                log.near.len()
+            );
+        }
+        assert_eq!(log.len(), 1000);
+        assert_eq!(log.range_from(Slot(0)).count(), 1000);
     }
 }
