@@ -156,6 +156,13 @@ mod tests {
         })
     }
 
+    fn ballot(round: u64) -> Ballot {
+        Ballot {
+            round,
+            node: NodeId(1),
+        }
+    }
+
     fn slot_strategy() -> impl Strategy<Value = u64> {
         // Mostly dense, some far beyond the gap limit, some at the very top.
         prop_oneof![
@@ -174,10 +181,10 @@ mod tests {
             let mut log = AcceptedLog::default();
             let mut map: BTreeMap<Slot, (Ballot, Value)> = BTreeMap::new();
             for (s, b, v) in ops {
-                let (slot, ballot, v) = (Slot(s), Ballot { round: b, node: NodeId(1) }, value(v));
-                let changed = map.get(&slot) != Some(&(ballot, v.clone()));
-                map.insert(slot, (ballot, v.clone()));
-                prop_assert_eq!(log.set(slot, ballot, v), changed);
+                let (slot, bal, v) = (Slot(s), ballot(b), value(v));
+                let changed = map.get(&slot) != Some(&(bal, v.clone()));
+                map.insert(slot, (bal, v.clone()));
+                prop_assert_eq!(log.set(slot, bal, v), changed);
                 prop_assert_eq!(log.get(slot), map.get(&slot));
             }
             let got: Vec<_> = log.range_from(Slot(first)).collect();
@@ -193,10 +200,7 @@ mod tests {
     #[test]
     fn a_far_slot_does_not_grow_the_vector() {
         let mut log = AcceptedLog::default();
-        let b = Ballot {
-            round: 1,
-            node: NodeId(1),
-        };
+        let b = ballot(1);
         assert!(log.set(Slot(u64::MAX), b, value(1)));
         assert!(log.set(Slot(GAP_MAX * 4), b, value(2)));
         assert!(log.near.is_empty());
@@ -214,10 +218,7 @@ mod tests {
     #[test]
     fn slots_stepping_ahead_cannot_grow_the_vector_past_twice_the_entries() {
         let mut log = AcceptedLog::default();
-        let b = Ballot {
-            round: 1,
-            node: NodeId(1),
-        };
+        let b = ballot(1);
         // One Accept whose slots each jump the widest gap allowed.
         for k in 1..=1000 {
             log.set(Slot(k * GAP_MAX), b, Value::Noop);
