@@ -24,7 +24,7 @@ pub struct NodeView {
 }
 
 /// Which threads a [`MemCluster`]'s nodes run on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Placement {
     /// On the caller's arbiter, with the caller's tasks (one thread in all).
     #[default]

@@ -205,7 +205,7 @@ mod tests {
                 value: paxos_core::Value::from(paxos_core::Command {
                     client: paxos_core::ClientId(1),
                     seq: 1,
-                    payload: (vec![0; len]).into(),
+                    payload: vec![0; len].into(),
                 }),
             };
             let mut buf = Vec::new();

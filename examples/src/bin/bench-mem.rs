@@ -28,7 +28,7 @@ struct Args {
     /// `shared` (one arbiter for all nodes, clients on another thread) or
     /// `per-node` (an arbiter each).
     #[arg(long, value_enum, default_value = "caller")]
-    placement: PlacementArg,
+    placement: Placement,
     /// Most commands per Accept.
     #[arg(long, default_value_t = 256)]
     batch_max: usize,
@@ -41,23 +41,6 @@ struct Args {
     row: Option<Vec<usize>>,
 }
 
-#[derive(Clone, Copy, Debug, clap::ValueEnum)]
-enum PlacementArg {
-    Caller,
-    Shared,
-    PerNode,
-}
-
-impl From<PlacementArg> for Placement {
-    fn from(p: PlacementArg) -> Self {
-        match p {
-            PlacementArg::Caller => Placement::Caller,
-            PlacementArg::Shared => Placement::Shared,
-            PlacementArg::PerNode => Placement::PerNode,
-        }
-    }
-}
-
 struct Row {
     label: String,
     per_sec: f64,
@@ -67,17 +50,11 @@ struct Row {
 }
 
 async fn run(args: &Args, nodes: u64, clients: usize) -> Result<Row, Box<dyn std::error::Error>> {
-    let mut cluster = MemCluster::start(
-        nodes,
-        1,
-        Duration::from_millis(1),
-        args.placement.into(),
-        |c| {
-            c.batch_max = args.batch_max;
-            c.pipeline_max = args.pipeline_max;
-            c.queue_max = 1 << 16;
-        },
-    )?;
+    let mut cluster = MemCluster::start(nodes, 1, Duration::from_millis(1), args.placement, |c| {
+        c.batch_max = args.batch_max;
+        c.pipeline_max = args.pipeline_max;
+        c.queue_max = 1 << 16;
+    })?;
     // Elect a leader and put every client on it (no forwarding hop).
     let mut probe = cluster.client(paxos_core::NodeId(1))?;
     probe.timeout = Duration::from_secs(2);

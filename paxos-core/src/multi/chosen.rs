@@ -68,13 +68,14 @@ impl ChosenLog {
 mod tests {
     use super::*;
     use crate::types::{ClientId, Command};
+    use bytes::Bytes;
     use proptest::prelude::*;
 
     fn v(n: u64) -> Value {
         Value::from(Command {
             client: ClientId(1),
             seq: n,
-            payload: (Vec::new()).into(),
+            payload: Bytes::new(),
         })
     }
 

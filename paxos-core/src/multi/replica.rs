@@ -94,22 +94,15 @@ impl<S: StateMachine> Replica<S> {
             Entry::Occupied(e) if e.get().0 > seq => Outcome::Stale { client, seq },
             entry => {
                 let result = self.state_machine.apply(&cmd.payload);
-                match entry {
-                    Entry::Occupied(mut e) => {
-                        // Reuse the session's buffer: no allocation per
-                        // command, unless a big result left it large.
-                        let (last, kept) = e.get_mut();
-                        *last = seq;
-                        if kept.capacity() <= SESSION_BUFFER_KEEP {
-                            kept.clear();
-                            kept.extend_from_slice(&result);
-                        } else {
-                            *kept = result.clone();
-                        }
-                    }
-                    Entry::Vacant(e) => {
-                        e.insert((seq, result.clone()));
-                    }
+                let (last, kept) = entry.or_default();
+                *last = seq;
+                // Reuse the session's buffer: no allocation per command,
+                // unless a big result left it large.
+                if kept.capacity() <= SESSION_BUFFER_KEEP {
+                    kept.clear();
+                    kept.extend_from_slice(&result);
+                } else {
+                    *kept = result.clone();
                 }
                 Outcome::Applied {
                     client,

@@ -34,7 +34,7 @@ fn value(seq: u64) -> Value {
     Value::from(Command {
         client: ClientId(1),
         seq,
-        payload: (vec![seq as u8]).into(),
+        payload: vec![seq as u8].into(),
     })
 }
 

@@ -44,7 +44,7 @@ fn cmd(client: u64, seq: u64) -> Command {
     Command {
         client: ClientId(client),
         seq,
-        payload: (vec![seq as u8]).into(),
+        payload: vec![seq as u8].into(),
     }
 }
 
@@ -528,7 +528,7 @@ fn big(seq: u64, len: usize) -> Command {
     Command {
         client: ClientId(1),
         seq,
-        payload: (vec![seq as u8; len]).into(),
+        payload: vec![seq as u8; len].into(),
     }
 }
 
@@ -1361,7 +1361,7 @@ fn command(client: u64, seq: u64, payload: u8) -> Value {
     Value::from(Command {
         client: ClientId(client),
         seq,
-        payload: (vec![payload]).into(),
+        payload: vec![payload].into(),
     })
 }
 

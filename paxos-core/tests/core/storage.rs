@@ -27,7 +27,7 @@ fn value_for(slot: Slot, ballot: Ballot) -> Value {
         Value::from(Command {
             client: ClientId(ballot.node.0),
             seq: ballot.round,
-            payload: (vec![slot.0 as u8]).into(),
+            payload: vec![slot.0 as u8].into(),
         })
     }
 }

@@ -127,7 +127,7 @@ pub fn paxos_messages(tag: u64) -> Vec<Message> {
     let cmd = Value::from(Command {
         client: ClientId(tag),
         seq: tag.wrapping_mul(10),
-        payload: (format!("cmd-{tag}").into_bytes()).into(),
+        payload: format!("cmd-{tag}").into_bytes().into(),
     });
     vec![
         Message::Prepare {
@@ -171,7 +171,7 @@ pub fn paxos_messages(tag: u64) -> Vec<Message> {
             commands: vec![Command {
                 client: ClientId(9),
                 seq: 1,
-                payload: (vec![0, 1, 2, 255]).into(),
+                payload: vec![0, 1, 2, 255].into(),
             }],
         },
     ]
