@@ -35,6 +35,9 @@ struct Args {
     /// Most Accept batches in flight.
     #[arg(long, default_value_t = 4)]
     pipeline_max: usize,
+    /// Thrifty Phase 2: each batch goes to one phase-2 quorum only.
+    #[arg(long)]
+    thrifty: bool,
     /// Internal: measure one row, `NODES,CLIENTS`, in this process and
     /// print it as one `ROW` line (what the parent spawns per row).
     #[arg(long, value_delimiter = ',', hide = true)]
@@ -54,6 +57,7 @@ async fn run(args: &Args, nodes: u64, clients: usize) -> Result<Row, Box<dyn std
         c.batch_max = args.batch_max;
         c.pipeline_max = args.pipeline_max;
         c.queue_max = 1 << 16;
+        c.thrifty = args.thrifty;
     })?;
     // Elect a leader and put every client on it (no forwarding hop).
     let mut probe = cluster.client(paxos_core::NodeId(1))?;
@@ -71,6 +75,7 @@ async fn run(args: &Args, nodes: u64, clients: usize) -> Result<Row, Box<dyn std
     }
     let (leader, _) = leader.ok_or("no leader")?;
     let stop = Arc::new(AtomicBool::new(false));
+
     let measuring = Arc::new(AtomicBool::new(false));
     let mut tasks = Vec::new();
     for i in 0..clients {
@@ -148,6 +153,7 @@ fn spawn_row(args: &Args, nodes: u64, clients: usize) -> Result<Row, Box<dyn std
         .args(["--batch-max", &args.batch_max.to_string()])
         .args(["--pipeline-max", &args.pipeline_max.to_string()])
         .args(["--placement", placement.get_name()])
+        .args(args.thrifty.then_some("--thrifty"))
         .args(["--row", &format!("{nodes},{clients}")])
         .stderr(std::process::Stdio::inherit())
         .output()?;
