@@ -1,7 +1,7 @@
 use crate::traits::StateMachine;
 use crate::types::{ClientId, Slot, Value};
-use std::collections::btree_map::Entry;
-use std::collections::BTreeMap;
+use rustc_hash::FxHashMap;
+use std::collections::hash_map::Entry;
 
 /// A session's result buffer up to this capacity is reused for the next result.
 const SESSION_BUFFER_KEEP: usize = 4096;
@@ -49,7 +49,8 @@ pub enum Outcome {
 pub struct Replica<S> {
     state_machine: S,
     next: Slot,
-    sessions: BTreeMap<ClientId, (u64, Vec<u8>)>,
+    /// Looked up once per command on every replica: a cheap hash.
+    sessions: FxHashMap<ClientId, (u64, Vec<u8>)>,
 }
 
 impl<S: StateMachine> Replica<S> {
@@ -58,7 +59,7 @@ impl<S: StateMachine> Replica<S> {
         Replica {
             state_machine,
             next: Slot(0),
-            sessions: BTreeMap::new(),
+            sessions: FxHashMap::default(),
         }
     }
 
