@@ -25,6 +25,7 @@ mod learner;
 mod message;
 mod proposer;
 mod replica;
+mod window;
 
 pub use acceptor::Acceptor;
 pub use learner::Learner;

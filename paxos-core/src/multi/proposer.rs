@@ -1,4 +1,5 @@
 use super::chosen::ChosenLog;
+use super::window::SlotWindow;
 use super::{split_by_size, Budget, Config, Message};
 use crate::quorum::QuorumSystem;
 use crate::ready::{DurableState, Ready, Record};
@@ -50,7 +51,7 @@ enum Role {
     Leader {
         ballot: Ballot,
         next_slot: Slot,
-        inflight: BTreeMap<Slot, InFlight>,
+        inflight: SlotWindow<InFlight>,
         /// Open batches and how many of their slots are not yet chosen.
         batches: BTreeMap<u64, usize>,
         next_batch: u64,
@@ -411,7 +412,7 @@ impl Proposer {
     /// chosen, but this proposer no longer answers for them.
     fn abandon(&mut self, ready: &mut Ready<Message>) {
         if let Role::Leader { inflight, .. } = &mut self.role {
-            for (_, f) in std::mem::take(inflight) {
+            for (_, f) in inflight.take_all() {
                 if let Value::Command(c) = f.value {
                     ready.dropped.push(Arc::unwrap_or_clone(c));
                 }
@@ -552,7 +553,7 @@ impl Proposer {
         self.role = Role::Leader {
             ballot,
             next_slot: end,
-            inflight: BTreeMap::new(),
+            inflight: SlotWindow::default(),
             batches: BTreeMap::new(),
             next_batch: 0,
             since: self.now,
@@ -702,14 +703,14 @@ impl Proposer {
         heard.insert(from, self.now);
         let mut decided = Vec::new();
         for slot in slots {
-            let Some(f) = inflight.get_mut(slot) else {
+            let Some(f) = inflight.get_mut(*slot) else {
                 continue;
             };
             f.acks.insert(quorum, from);
             if !f.acks.decides(quorum, bugs) {
                 continue;
             }
-            if let Some(f) = inflight.remove(slot) {
+            if let Some(f) = inflight.remove(*slot) {
                 if let Some(left) = batches.get_mut(&f.batch) {
                     *left -= 1;
                     if *left == 0 {
@@ -759,7 +760,7 @@ impl Proposer {
                     per_acceptor
                         .entry(*a)
                         .or_default()
-                        .push((*slot, f.value.clone()));
+                        .push((slot, f.value.clone()));
                 }
             }
         }
