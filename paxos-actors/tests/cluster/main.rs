@@ -408,3 +408,24 @@ async fn a_learner_on_blocking_storage_writes_every_decided_entry_behind() {
     assert_eq!(written, 20, "one record per decided entry, none twice");
     node.stop();
 }
+
+/// A client keeps one timer across attempts; used again under a new runtime
+/// after the first one ended, it must make a new timer (polling the old one
+/// would panic) and end with an error, not hang or panic.
+#[test]
+fn a_client_outliving_its_runtime_times_out_under_the_next_one() {
+    let (mut client, cluster) = actix_rt::System::new().block_on(async {
+        let mut cluster = TestCluster::start(Layout::colocated(1), 0x7173).await;
+        let mut client = cluster.client(NodeId(1));
+        assert_eq!(client.propose(incr("t")).await, Ok(b"1".to_vec()));
+        (client, cluster)
+    });
+    client.timeout = Duration::from_millis(20);
+    client.attempts_max = 2;
+    let got = actix_rt::System::new().block_on(async move { client.propose(incr("t")).await });
+    assert!(
+        matches!(got, Err(Error::Timeout { .. } | Error::Stopped)),
+        "{got:?}"
+    );
+    drop(cluster);
+}
