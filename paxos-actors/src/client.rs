@@ -119,7 +119,7 @@ impl Client {
         self.retries
     }
 
-    fn submit(&mut self, command: &Command, attempt: u32) -> Result<(), Error> {
+    fn submit(&mut self, command: &Arc<Command>, attempt: u32) -> Result<(), Error> {
         match &mut self.proposer {
             Submit::Local(queue) => queue.submit(command.clone()),
             Submit::Remote { proposers, turn } => {
@@ -135,7 +135,7 @@ impl Client {
                     }
                 };
                 let forward = Message::Forward {
-                    commands: vec![command.clone()],
+                    commands: vec![Command::clone(command)],
                 };
                 self.shared.outbox.post(to, forward);
                 Ok(())
@@ -155,11 +155,13 @@ impl Client {
     /// `Vec<u8>` does so without copying.
     pub async fn propose(&mut self, payload: impl Into<Bytes>) -> Result<Vec<u8>, Error> {
         self.seq += 1;
-        let command = Command {
+        // Shared with the proposer, which logs it as is: one allocation,
+        // and the payload is never copied or re-counted.
+        let command = Arc::new(Command {
             client: self.id,
             seq: self.seq,
             payload: payload.into(),
-        };
+        });
         let budget = self.timeout.saturating_mul(self.attempts_max.max(1));
         let start = tokio::time::Instant::now();
         let deadline = start + budget;

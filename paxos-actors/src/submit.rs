@@ -21,7 +21,7 @@ pub(crate) struct Drain;
 
 #[derive(Default)]
 struct Queued {
-    commands: Vec<Command>,
+    commands: Vec<Arc<Command>>,
     /// A `Drain` is on its way and has not yet taken the queue.
     rung: bool,
 }
@@ -48,7 +48,7 @@ impl SubmitQueue {
     }
 
     /// Queues `command`, waking the proposer if the queue was idle.
-    pub fn submit(&self, command: Command) -> Result<(), Error> {
+    pub fn submit(&self, command: Arc<Command>) -> Result<(), Error> {
         let ring = {
             let mut q = self.queued.lock().map_err(|_| Error::Stopped)?;
             if q.commands.len() >= SUBMIT_QUEUE_MAX {
@@ -67,7 +67,7 @@ impl SubmitQueue {
     }
 
     /// Takes everything queued; the next submit rings again.
-    pub fn take(&self) -> Vec<Command> {
+    pub fn take(&self) -> Vec<Arc<Command>> {
         match self.queued.lock() {
             Ok(mut q) => {
                 q.rung = false;

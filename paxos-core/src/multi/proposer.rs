@@ -137,7 +137,7 @@ pub struct Proposer {
     role: Role,
     /// Entries known to be chosen (learned as leader or from `Decide`).
     chosen: ChosenLog,
-    queue: VecDeque<Command>,
+    queue: VecDeque<Arc<Command>>,
     now: u64,
     election_at: u64,
     heartbeat_at: u64,
@@ -265,27 +265,29 @@ impl Proposer {
 
     /// Submits many commands at once: a leader queues them all before it
     /// sends, so they share `Accept` messages; a follower forwards them in
-    /// one message. Otherwise as [`Proposer::propose`].
-    pub fn propose_batch(
+    /// one message. Otherwise as [`Proposer::propose`]. A command already
+    /// in an `Arc` becomes a log value without another allocation.
+    pub fn propose_batch<C: Into<Arc<Command>>>(
         &mut self,
-        commands: impl IntoIterator<Item = Command>,
+        commands: impl IntoIterator<Item = C>,
         ready: &mut Ready<Message>,
     ) {
+        let commands = commands.into_iter().map(Into::into);
         match &self.role {
             Role::Follower {
                 leader: Some((l, _)),
             } if *l != self.id => {
-                let commands: Vec<Command> = commands.into_iter().collect();
+                let commands: Vec<Command> = commands.map(Arc::unwrap_or_clone).collect();
                 let bytes_max = self.config.message_bytes_max;
                 for commands in split_by_size(commands, usize::MAX, bytes_max, Command::size_hint) {
                     ready.messages.push((*l, Message::Forward { commands }));
                 }
             }
-            Role::Follower { .. } => ready.dropped.extend(commands),
+            Role::Follower { .. } => ready.dropped.extend(commands.map(Arc::unwrap_or_clone)),
             Role::Candidate { .. } | Role::Leader { .. } => {
                 for command in commands {
                     if self.queue.len() >= self.config.queue_max {
-                        ready.dropped.push(command);
+                        ready.dropped.push(Arc::unwrap_or_clone(command));
                     } else {
                         self.queue.push_back(command);
                     }
@@ -424,7 +426,7 @@ impl Proposer {
         self.abandon(ready);
         self.role = Role::Follower { leader };
         self.reset_election_timer();
-        let queued: Vec<Command> = self.queue.drain(..).collect();
+        let queued: Vec<Arc<Command>> = self.queue.drain(..).collect();
         self.propose_batch(queued, ready);
     }
 
@@ -632,7 +634,7 @@ impl Proposer {
             };
             let mut entries = Vec::with_capacity(n);
             for command in self.queue.drain(..n) {
-                entries.push((*next_slot, Value::from(command)));
+                entries.push((*next_slot, Value::Command(command)));
                 *next_slot = next_slot.next();
             }
             self.send_batch(entries, ready);
