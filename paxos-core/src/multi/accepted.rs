@@ -74,6 +74,12 @@ impl AcceptedLog {
                 }
             };
         };
+        if i == self.near.len() && self.far.is_empty() {
+            // The next slot in order, the common case: a plain push.
+            self.near.push(Some((ballot, value)));
+            self.filled += 1;
+            return true;
+        }
         if i >= self.near.len() {
             self.near.resize(i + 1, None);
             // Keep the invariant: far slots now covered move into `near`
