@@ -2,7 +2,7 @@
 //! it is decided and applied.
 
 use crate::error::Error;
-use crate::shared::NodeShared;
+use crate::shared::{Mailbox, NodeShared};
 use crate::submit::SubmitQueue;
 use paxos_core::multi::Message;
 use paxos_core::NodeId;
@@ -12,7 +12,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
-use tokio::sync::oneshot;
 use tokio::time::{Instant, Sleep};
 
 /// Submits commands and waits for their results.
@@ -22,7 +21,9 @@ use tokio::time::{Instant, Sleep};
 /// once and answers the retry with the first result. Run several clients
 /// for concurrency. A `ClientId` must never be reused by another client,
 /// not even after a restart (the cluster would take its commands for
-/// retries of old ones).
+/// retries of old ones). A node refuses a second live client with the same
+/// id ([`Error::ClientIdInUse`]); it cannot see ids used on other nodes or
+/// in the past.
 ///
 /// Where a proposal reaches a follower, the follower **forwards** it to the
 /// leader it knows. If it knows none (an election is running), the attempt
@@ -34,6 +35,7 @@ pub struct Client {
     id: ClientId,
     seq: u64,
     shared: Arc<NodeShared>,
+    mailbox: Arc<Mailbox>,
     proposer: Submit,
     retries: u64,
     /// How long one attempt waits for a result.
@@ -65,43 +67,50 @@ pub(crate) enum Submit {
 }
 
 impl Client {
-    pub(crate) fn new(id: ClientId, shared: Arc<NodeShared>, proposer: Submit) -> Self {
-        Client {
+    /// Registers `id` on the node; fails if a live client there has it.
+    pub(crate) fn new(
+        id: ClientId,
+        shared: Arc<NodeShared>,
+        proposer: Submit,
+    ) -> Result<Self, Error> {
+        let mailbox = shared.register(id)?;
+        Ok(Client {
             id,
             seq: 0,
             shared,
+            mailbox,
             proposer,
             retries: 0,
             timeout: Duration::from_millis(500),
             attempts_max: 10,
             backoff: Duration::from_millis(20),
             timer: None,
-        }
+        })
     }
 
-    /// This client's timer, set to `deadline`. A timer made under another
-    /// runtime (which may have shut down) is replaced.
-    fn timer(&mut self, deadline: Instant) -> Pin<&mut Sleep> {
+    /// `timer` set to `deadline`. A timer made under another runtime (which
+    /// may have shut down) is replaced.
+    fn arm(
+        timer: &mut Option<(tokio::runtime::Id, Pin<Box<Sleep>>)>,
+        deadline: Instant,
+    ) -> Pin<&mut Sleep> {
         let runtime = tokio::runtime::Handle::current().id();
-        if self.timer.as_ref().is_some_and(|(id, _)| *id != runtime) {
-            self.timer = None;
+        if timer.as_ref().is_some_and(|(id, _)| *id != runtime) {
+            *timer = None;
         }
-        let (_, timer) = self
-            .timer
-            .get_or_insert_with(|| (runtime, Box::pin(tokio::time::sleep_until(deadline))));
+        let (_, timer) =
+            timer.get_or_insert_with(|| (runtime, Box::pin(tokio::time::sleep_until(deadline))));
         timer.as_mut().reset(deadline);
         timer.as_mut()
     }
 
-    /// Waits for `rx` until `deadline`: `None` on timeout.
-    async fn wait_until(
-        &mut self,
-        mut rx: oneshot::Receiver<Result<Vec<u8>, Error>>,
-        deadline: Instant,
-    ) -> Option<Result<Result<Vec<u8>, Error>, oneshot::error::RecvError>> {
-        let mut timer = self.timer(deadline);
+    /// Waits for the result of command `seq` until `deadline`: `None` on
+    /// timeout.
+    async fn wait_until(&mut self, seq: u64, deadline: Instant) -> Option<Result<Vec<u8>, Error>> {
+        let mailbox = &self.mailbox;
+        let mut timer = Self::arm(&mut self.timer, deadline);
         poll_fn(|cx| {
-            if let Poll::Ready(r) = Pin::new(&mut rx).poll(cx) {
+            if let Poll::Ready(r) = mailbox.poll_result(seq, cx) {
                 return Poll::Ready(Some(r));
             }
             timer.as_mut().poll(cx).map(|()| None)
@@ -185,15 +194,14 @@ impl Client {
             if attempt > 1 {
                 self.retries += 1;
             }
-            let (tx, rx) = oneshot::channel();
-            self.shared.wait(self.id, self.seq, tx)?;
+            self.mailbox.expect(self.seq);
             let wait = self.timeout.min(deadline - now);
             let early = match self.submit(&command, attempt) {
                 Err(e) => Some(e),
-                Ok(()) => match self.wait_until(rx, now + wait).await {
-                    Some(Ok(Ok(result))) => return Ok(result),
-                    Some(Ok(Err(Error::Stopped))) | Some(Err(_)) => return Err(Error::Stopped),
-                    Some(Ok(Err(e))) => Some(e),
+                Ok(()) => match self.wait_until(self.seq, now + wait).await {
+                    Some(Ok(result)) => return Ok(result),
+                    Some(Err(Error::Stopped)) => return Err(Error::Stopped),
+                    Some(Err(e)) => Some(e),
                     None => {
                         last = Error::Timeout { attempts: attempt };
                         None
@@ -209,10 +217,16 @@ impl Client {
                     .max(Duration::from_millis(1));
             }
         }
-        self.shared.resolve(self.id, self.seq, Err(Error::Stopped));
+        self.mailbox.cancel();
         Err(match last {
             Error::Timeout { .. } => Error::Timeout { attempts: attempt },
             other => other,
         })
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        self.shared.unregister(self.id, &self.mailbox);
     }
 }

@@ -32,8 +32,15 @@ pub enum Error {
         /// The role asked for.
         role: &'static str,
     },
-    /// The node's proposer queue or mailbox is full; back off and retry.
-    #[error("node busy: proposal queue full")]
+    /// Another live client on this node has this id (ids must be unique).
+    #[error("client id {client:?} is in use on this node")]
+    ClientIdInUse {
+        /// The id.
+        client: paxos_core::ClientId,
+    },
+    /// The node's proposer queue, or its table of clients, is full; back
+    /// off and retry.
+    #[error("node busy: proposal queue or client table full")]
     Busy,
     /// The configuration was refused.
     #[error("invalid configuration: {0}")]

@@ -400,7 +400,7 @@ impl<SM: StateMachine + Send + Unpin + 'static> Node<SM> {
                 role: "learner",
             });
         }
-        Ok(Client::new(id, self.shared.clone(), Submit::Local(queue)))
+        Client::new(id, self.shared.clone(), Submit::Local(queue))
     }
 
     /// A client for a node without a proposer (or to reach proposers in
@@ -415,7 +415,7 @@ impl<SM: StateMachine + Send + Unpin + 'static> Node<SM> {
             });
         }
         let submit = Submit::Remote { proposers, turn: 0 };
-        Ok(Client::new(id, self.shared.clone(), submit))
+        Client::new(id, self.shared.clone(), submit)
     }
 
     /// The proposer's leadership state and commit point.

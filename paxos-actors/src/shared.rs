@@ -7,12 +7,74 @@ use paxos_core::{ClientId, Command, NodeId};
 use rustc_hash::FxHashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use tokio::sync::oneshot;
+use std::task::{Context, Poll, Waker};
 
-/// A client waiting for its command's result.
-pub(crate) type Waiter = oneshot::Sender<Result<Vec<u8>, Error>>;
+/// Where one client's results arrive. Made once per client and reused by
+/// each of its commands: no channel to allocate and no map entry to add
+/// and remove per command.
+#[derive(Default)]
+pub(crate) struct Mailbox {
+    state: Mutex<Awaited>,
+}
 
-/// Most client commands waiting for results on one node.
+#[derive(Default)]
+struct Awaited {
+    /// The sequence number awaited (0: none; clients number from 1).
+    seq: u64,
+    result: Option<Result<Vec<u8>, Error>>,
+    waker: Option<Waker>,
+}
+
+impl Mailbox {
+    /// Awaits the result of command `seq`; one that already arrived for
+    /// it (an earlier attempt's) is kept.
+    pub fn expect(&self, seq: u64) {
+        if let Ok(mut a) = self.state.lock() {
+            if a.seq != seq {
+                a.seq = seq;
+                a.result = None;
+            }
+        }
+    }
+
+    /// Awaits nothing (the client gave up).
+    pub fn cancel(&self) {
+        if let Ok(mut a) = self.state.lock() {
+            a.seq = 0;
+            a.result = None;
+        }
+    }
+
+    /// Stores `result` if command `seq` is awaited and has none yet;
+    /// returns the waker to wake once no lock is held.
+    fn deliver(&self, seq: Option<u64>, result: Result<Vec<u8>, Error>) -> Option<Waker> {
+        let mut a = self.state.lock().ok()?;
+        if a.seq == 0 || seq.is_some_and(|s| s != a.seq) || a.result.is_some() {
+            return None;
+        }
+        a.result = Some(result);
+        a.waker.take()
+    }
+
+    /// The result of command `seq`, once it has arrived.
+    pub fn poll_result(&self, seq: u64, cx: &mut Context<'_>) -> Poll<Result<Vec<u8>, Error>> {
+        let Ok(mut a) = self.state.lock() else {
+            return Poll::Ready(Err(Error::Stopped));
+        };
+        if a.seq == seq {
+            if let Some(r) = a.result.take() {
+                a.seq = 0;
+                return Poll::Ready(r);
+            }
+        }
+        if !a.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+            a.waker = Some(cx.waker().clone());
+        }
+        Poll::Pending
+    }
+}
+
+/// Most clients registered on one node at once.
 pub const WAITERS_MAX: usize = 1 << 16;
 
 /// What every actor of a node, and its clients, can reach.
@@ -20,9 +82,9 @@ pub(crate) struct NodeShared {
     pub id: NodeId,
     pub outbox: Arc<dyn Outbox>,
     pub metrics: Arc<Metrics>,
-    /// Keyed by `(client, seq)`; a cheap hash, as every command passes here
-    /// twice (SipHash was 2% of the in-memory benchmark).
-    waiters: Mutex<FxHashMap<(ClientId, u64), Waiter>>,
+    /// Each client's mailbox; a cheap hash, as every result is looked up
+    /// here (SipHash was 2% of the in-memory benchmark).
+    clients: Mutex<FxHashMap<ClientId, Arc<Mailbox>>>,
     stopped: AtomicBool,
     /// The leader this node's proposer last knew, plus one (0: none).
     leader_hint: AtomicU64,
@@ -34,7 +96,7 @@ impl NodeShared {
             id,
             outbox,
             metrics,
-            waiters: Mutex::new(FxHashMap::default()),
+            clients: Mutex::new(FxHashMap::default()),
             stopped: AtomicBool::new(false),
             leader_hint: AtomicU64::new(0),
         })
@@ -47,11 +109,14 @@ impl NodeShared {
     /// Marks the node stopped and fails every waiting client.
     pub fn stop(&self) {
         self.stopped.store(true, Ordering::Release);
-        if let Ok(mut w) = self.waiters.lock() {
-            for (_, tx) in w.drain() {
-                let _ = tx.send(Err(Error::Stopped));
-            }
-        }
+        let wake: Vec<Waker> = match self.clients.lock() {
+            Ok(c) => c
+                .values()
+                .filter_map(|m| m.deliver(None, Err(Error::Stopped)))
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        wake.into_iter().for_each(Waker::wake);
     }
 
     pub fn set_leader_hint(&self, leader: Option<NodeId>) {
@@ -66,25 +131,38 @@ impl NodeShared {
         }
     }
 
-    /// Registers a client waiting for `(client, seq)`; a previous waiter
-    /// for the same command (an earlier attempt) is replaced.
-    pub fn wait(&self, client: ClientId, seq: u64, tx: Waiter) -> Result<(), Error> {
-        let mut w = self.waiters.lock().map_err(|_| Error::Stopped)?;
-        if w.len() >= WAITERS_MAX && !w.contains_key(&(client, seq)) {
+    /// Registers client `id` and returns its mailbox. Fails if a live
+    /// client here already has that id, or too many clients are registered.
+    pub fn register(&self, id: ClientId) -> Result<Arc<Mailbox>, Error> {
+        let mut c = self.clients.lock().map_err(|_| Error::Stopped)?;
+        if c.contains_key(&id) {
+            return Err(Error::ClientIdInUse { client: id });
+        }
+        if c.len() >= WAITERS_MAX {
             return Err(Error::Busy);
         }
-        w.insert((client, seq), tx);
-        Ok(())
+        let mailbox = Arc::new(Mailbox::default());
+        c.insert(id, mailbox.clone());
+        Ok(mailbox)
+    }
+
+    /// Forgets client `id`, if `mailbox` is still the one registered.
+    pub fn unregister(&self, id: ClientId, mailbox: &Arc<Mailbox>) {
+        if let Ok(mut c) = self.clients.lock() {
+            if c.get(&id).is_some_and(|m| Arc::ptr_eq(m, mailbox)) {
+                c.remove(&id);
+            }
+        }
     }
 
     /// Resolves the client waiting for `(client, seq)`, if any.
     pub fn resolve(&self, client: ClientId, seq: u64, result: Result<Vec<u8>, Error>) {
-        let tx = match self.waiters.lock() {
-            Ok(mut w) => w.remove(&(client, seq)),
+        let waker = match self.clients.lock() {
+            Ok(c) => c.get(&client).and_then(|m| m.deliver(Some(seq), result)),
             Err(_) => None,
         };
-        if let Some(tx) = tx {
-            let _ = tx.send(result);
+        if let Some(w) = waker {
+            w.wake();
         }
     }
 
@@ -93,17 +171,18 @@ impl NodeShared {
         if results.is_empty() {
             return;
         }
-        let mut ready = Vec::with_capacity(results.len());
-        if let Ok(mut w) = self.waiters.lock() {
+        let mut wake = Vec::with_capacity(results.len());
+        if let Ok(c) = self.clients.lock() {
             for (client, seq, result) in results {
-                if let Some(tx) = w.remove(&(client, seq)) {
-                    ready.push((tx, result));
+                if let Some(w) = c
+                    .get(&client)
+                    .and_then(|m| m.deliver(Some(seq), Ok(result)))
+                {
+                    wake.push(w);
                 }
             }
         }
-        for (tx, result) in ready {
-            let _ = tx.send(Ok(result));
-        }
+        wake.into_iter().for_each(Waker::wake);
     }
 
     /// Tells clients of commands the proposer gave up on to go elsewhere.

@@ -429,3 +429,22 @@ fn a_client_outliving_its_runtime_times_out_under_the_next_one() {
     );
     drop(cluster);
 }
+
+/// Two live clients with one id on a node would have their commands taken
+/// for retries of each other's: the second is refused with a typed error,
+/// and the id is free again once the first is dropped.
+#[actix_rt::test]
+async fn a_second_live_client_with_the_same_id_is_refused() {
+    let cluster = TestCluster::start(Layout::colocated(1), 0x1d1d).await;
+    let node = cluster.node(NodeId(1));
+    let id = paxos_core::ClientId(77);
+    let mut first = node.client(id).unwrap();
+    assert_eq!(first.propose(incr("c")).await, Ok(b"1".to_vec()));
+    let second = node.client(id).err();
+    assert_eq!(second, Some(Error::ClientIdInUse { client: id }));
+    drop(first);
+    let mut again = node.client(id).unwrap();
+    // A new client numbers from 1 again: the cluster answers that as a
+    // retry of the first client's command 1 (why ids are never reused).
+    assert_eq!(again.propose(incr("c")).await, Ok(b"1".to_vec()));
+}
