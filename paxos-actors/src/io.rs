@@ -26,9 +26,9 @@ pub trait Durable: Send {
     /// Reads back everything synced.
     fn load(&mut self) -> Result<DurableState, String>;
     /// Appends and syncs `records`.
-    fn persist(&mut self, records: &[Record]) -> Result<(), String>;
+    fn persist(&mut self, records: Vec<Record>) -> Result<(), String>;
     /// Appends without syncing (group commit: one `flush` covers many).
-    fn append(&mut self, records: &[Record]) -> Result<(), String>;
+    fn append(&mut self, records: Vec<Record>) -> Result<(), String>;
     /// Syncs everything appended.
     fn flush(&mut self) -> Result<(), String>;
     /// Whether calls may block.
@@ -39,12 +39,12 @@ impl<S: Storage + Send> Durable for S {
     fn load(&mut self) -> Result<DurableState, String> {
         Storage::load(self).map_err(|e| e.to_string())
     }
-    fn persist(&mut self, records: &[Record]) -> Result<(), String> {
-        self.append(records).map_err(|e| e.to_string())?;
+    fn persist(&mut self, records: Vec<Record>) -> Result<(), String> {
+        Durable::append(self, records)?;
         self.sync().map_err(|e| e.to_string())
     }
-    fn append(&mut self, records: &[Record]) -> Result<(), String> {
-        Storage::append(self, records).map_err(|e| e.to_string())
+    fn append(&mut self, records: Vec<Record>) -> Result<(), String> {
+        Storage::append_owned(self, records).map_err(|e| e.to_string())
     }
     fn flush(&mut self) -> Result<(), String> {
         self.sync().map_err(|e| e.to_string())
@@ -109,9 +109,9 @@ impl StorageThread {
                     Some(e) => Err(e.clone()),
                     None => Ok(()),
                 };
-                for job in &batch {
+                for job in &mut batch {
                     if result.is_ok() {
-                        result = storage.append(&job.records);
+                        result = storage.append(std::mem::take(&mut job.records));
                     }
                 }
                 let lazy_due = unsynced.is_some_and(|t| t.elapsed() >= LAZY_SYNC_AFTER);

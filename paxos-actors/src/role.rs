@@ -160,11 +160,8 @@ impl<R: Role> RoleActor<R> {
             return self.finish(ready);
         }
         match &mut self.persist {
-            Persist::Inline(storage) => match storage.persist(&ready.persist) {
-                Ok(()) => {
-                    ready.persist.clear();
-                    self.finish(ready)
-                }
+            Persist::Inline(storage) => match storage.persist(std::mem::take(&mut ready.persist)) {
+                Ok(()) => self.finish(ready),
                 Err(e) => self.fail(e, ctx),
             },
             Persist::Thread(thread) => {
@@ -204,7 +201,7 @@ impl<R: Role> RoleActor<R> {
         ctx: &mut Context<Self>,
     ) -> Result<(), String> {
         match &mut self.persist {
-            Persist::Inline(storage) => storage.persist(&records),
+            Persist::Inline(storage) => storage.persist(records),
             Persist::Thread(_) => {
                 self.behind.extend(records);
                 if self.tick.is_zero() || self.behind.len() >= BEHIND_MAX {

@@ -25,6 +25,12 @@ pub trait Storage {
     /// Buffers records; they are not durable until [`Storage::sync`] returns.
     fn append(&mut self, records: &[Record]) -> Result<(), Self::Error>;
 
+    /// As [`Storage::append`], for records the caller is done with: an
+    /// adapter that keeps records in memory takes them without a copy.
+    fn append_owned(&mut self, records: Vec<Record>) -> Result<(), Self::Error> {
+        self.append(&records)
+    }
+
     /// Makes every appended record durable (one sync covers them all).
     fn sync(&mut self) -> Result<(), Self::Error>;
 
@@ -119,11 +125,15 @@ impl Storage for MemStorage {
     }
 
     fn append(&mut self, records: &[Record]) -> Result<(), Error> {
+        self.append_owned(records.to_vec())
+    }
+
+    fn append_owned(&mut self, records: Vec<Record>) -> Result<(), Error> {
         self.writes += 1;
         if let Some(n) = self.failing() {
             return Err(Error::InjectedStorageFault(n));
         }
-        self.records.extend_from_slice(records);
+        self.records.extend(records);
         Ok(())
     }
 
