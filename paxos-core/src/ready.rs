@@ -145,12 +145,19 @@ impl<M> Ready<M> {
         self.dropped.clear();
     }
 
-    /// Queues `msg` for every node in `to`.
-    pub(crate) fn broadcast(&mut self, to: impl IntoIterator<Item = crate::NodeId>, msg: &M)
+    /// Queues `msg` for every node in `to`: copies for all but the last,
+    /// which gets `msg` itself (a copy of a batch counts every value in it
+    /// up, and dropping the original counts them down again).
+    pub(crate) fn broadcast(&mut self, to: impl IntoIterator<Item = crate::NodeId>, msg: M)
     where
         M: Clone,
     {
-        for n in to {
+        let mut to = to.into_iter().peekable();
+        while let Some(n) = to.next() {
+            if to.peek().is_none() {
+                self.messages.push((n, msg));
+                return;
+            }
             self.messages.push((n, msg.clone()));
         }
     }

@@ -109,6 +109,6 @@ impl Acceptor {
             value: proposal.1,
         };
         let to: BTreeSet<NodeId> = self.learners.iter().copied().chain([from]).collect();
-        ready.broadcast(to, &reply);
+        ready.broadcast(to, reply);
     }
 }

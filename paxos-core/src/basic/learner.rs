@@ -77,7 +77,7 @@ impl Learner {
         self.asked_at = self.now;
         self.asks += 1;
         let acceptors: Vec<NodeId> = self.config.quorum.acceptors().collect();
-        ready.broadcast(acceptors, &Message::Learn);
+        ready.broadcast(acceptors, Message::Learn);
         let proposers = &self.config.proposers;
         if !self.votes.is_empty() && !proposers.is_empty() {
             let to = proposers[(self.asks % proposers.len() as u64) as usize];

@@ -120,7 +120,7 @@ impl Proposer {
         // The reservation must be durable before the Prepare leaves.
         ready.persist.push(Record::Round(self.round));
         let acceptors: Vec<NodeId> = self.config.quorum.acceptors().collect();
-        ready.broadcast(acceptors, &Message::Prepare { ballot });
+        ready.broadcast(acceptors, Message::Prepare { ballot });
         self.phase = Phase::Preparing {
             ballot,
             promises: BTreeMap::new(),
@@ -189,7 +189,7 @@ impl Proposer {
             ballot,
             value: value.clone(),
         };
-        ready.broadcast(acceptors, &accept);
+        ready.broadcast(acceptors, accept);
         self.phase = Phase::Accepting {
             ballot,
             value,

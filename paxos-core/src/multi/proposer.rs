@@ -407,7 +407,7 @@ impl Proposer {
             promises: BTreeMap::new(),
         };
         self.reset_election_timer();
-        ready.broadcast(self.acceptors(), &Message::Prepare { ballot, first_slot });
+        ready.broadcast(self.acceptors(), Message::Prepare { ballot, first_slot });
     }
 
     /// Leaves candidacy or leadership: in-flight commands may still be
@@ -590,7 +590,7 @@ impl Proposer {
             ballot,
             commit: self.chosen.commit(),
         };
-        ready.broadcast(self.audience(), &hb);
+        ready.broadcast(self.audience(), hb);
     }
 
     /// An empty Accept asks each acceptor not heard from since the last
@@ -611,7 +611,7 @@ impl Proposer {
             ballot: *ballot,
             entries: Vec::new(),
         };
-        ready.broadcast(quiet, &probe);
+        ready.broadcast(quiet, probe);
     }
 
     /// Sends queued commands while fewer than `pipeline_max` batches are in flight.
@@ -677,7 +677,7 @@ impl Proposer {
             ballot: *ballot,
             entries,
         };
-        ready.broadcast(acceptors, &accept);
+        ready.broadcast(acceptors, accept);
     }
 
     fn on_accepted(
@@ -731,7 +731,7 @@ impl Proposer {
         let audience = self.audience();
         let bytes_max = self.config.message_bytes_max;
         for entries in split_by_size(decided, usize::MAX, bytes_max, |(_, v)| v.size_hint()) {
-            ready.broadcast(audience.iter().copied(), &Message::Decide { entries });
+            ready.broadcast(audience.iter().copied(), Message::Decide { entries });
         }
         self.flush(ready);
     }
