@@ -448,3 +448,44 @@ async fn a_second_live_client_with_the_same_id_is_refused() {
     // retry of the first client's command 1 (why ids are never reused).
     assert_eq!(again.propose(incr("c")).await, Ok(b"1".to_vec()));
 }
+
+/// A client reuses one timer; one left due early by an earlier command
+/// must not end a later, longer attempt before its own timeout, and one
+/// due late must not hold up a shorter one.
+#[actix_rt::test]
+async fn a_timer_left_by_an_earlier_command_does_not_cut_a_later_attempt_short() {
+    let mut cluster = TestCluster::start(Layout::colocated(3), 0x71e3).await;
+    let mut warm = cluster.client(NodeId(1));
+    assert_eq!(warm.propose(incr("k")).await, Ok(b"1".to_vec()));
+    let leader = cluster.leader().await.expect("a leader");
+    let ids = cluster.ids();
+    let follower = *ids.iter().find(|n| **n != leader).expect("a follower");
+    let others: Vec<NodeId> = ids.into_iter().filter(|n| *n != follower).collect();
+    let mut client = cluster.remote_client(follower, vec![leader]);
+    client.timeout = Duration::from_millis(100);
+    assert_eq!(client.propose(incr("k")).await, Ok(b"2".to_vec()));
+    // The follower cut off with its client: the forwards are lost, so
+    // nothing can answer.
+    cluster.net.partition(&[&[follower], &others]);
+    client.timeout = Duration::from_millis(250);
+    client.attempts_max = 1;
+    let start = std::time::Instant::now();
+    let got = client.propose(incr("k")).await;
+    let waited = start.elapsed();
+    assert_eq!(got, Err(Error::Timeout { attempts: 1 }));
+    assert!(waited >= client.timeout, "gave up after {waited:?}");
+
+    // And one due later than a new, shorter attempt is brought forward.
+    cluster.net.heal();
+    client.timeout = Duration::from_secs(5);
+    client.attempts_max = 100;
+    assert_eq!(client.propose(incr("k")).await, Ok(b"3".to_vec()));
+    cluster.net.partition(&[&[follower], &others]);
+    client.timeout = Duration::from_millis(100);
+    client.attempts_max = 1;
+    let start = std::time::Instant::now();
+    let got = client.propose(incr("k")).await;
+    let waited = start.elapsed();
+    assert_eq!(got, Err(Error::Timeout { attempts: 1 }));
+    assert!(waited < Duration::from_secs(2), "gave up after {waited:?}");
+}
