@@ -108,27 +108,6 @@ impl Client {
         timer.as_mut()
     }
 
-    /// Waits for the result of command `seq` until `deadline`: `None` on
-    /// timeout.
-    async fn wait_until(&mut self, seq: u64, deadline: Instant) -> Option<Result<Vec<u8>, Error>> {
-        let mailbox = &self.mailbox;
-        let mut timer = Self::arm(&mut self.timer, deadline);
-        poll_fn(|cx| {
-            if let Poll::Ready(r) = mailbox.poll_result(seq, cx) {
-                return Poll::Ready(Some(r));
-            }
-            while timer.as_mut().poll(cx).is_ready() {
-                if timer.deadline() >= deadline {
-                    return Poll::Ready(None);
-                }
-                // Due early (armed for an earlier command): move it on.
-                timer.as_mut().reset(deadline);
-            }
-            Poll::Pending
-        })
-        .await
-    }
-
     /// This client's id.
     pub fn id(&self) -> ClientId {
         self.id
@@ -139,28 +118,44 @@ impl Client {
         self.retries
     }
 
-    fn submit(&mut self, command: &Arc<Command>, attempt: u32) -> Result<(), Error> {
-        match &mut self.proposer {
-            Submit::Local(queue) => queue.submit(command.clone()),
-            Submit::Remote { proposers, turn } => {
-                if proposers.is_empty() {
-                    return Err(Error::NotLeader { leader: None });
-                }
-                // Start with the leader this node heard of, if any.
-                let to = match (attempt, self.shared.leader_hint()) {
-                    (1, Some(l)) if proposers.contains(&l) => l,
-                    _ => {
-                        *turn = (*turn + 1) % proposers.len();
-                        proposers[*turn]
-                    }
-                };
-                let forward = Message::Forward {
-                    commands: vec![Command::clone(command)],
-                };
-                self.shared.outbox.post(to, forward);
-                Ok(())
+    /// One attempt at `command`: arms the mailbox, submits, then waits
+    /// for the result until `deadline`.
+    async fn attempt(
+        &mut self,
+        command: &Arc<Command>,
+        attempt: u32,
+        deadline: Instant,
+    ) -> Attempt {
+        let Client {
+            mailbox,
+            timer,
+            proposer,
+            shared,
+            ..
+        } = self;
+        let mut timer = Self::arm(timer, deadline);
+        let mut sent = false;
+        poll_fn(|cx| {
+            if let Poll::Ready(r) = mailbox.poll_result(command.seq, cx) {
+                return Poll::Ready(Attempt::Result(r));
             }
-        }
+            // Submitted only once the mailbox is armed, so no result can
+            // come before it is awaited.
+            if !std::mem::replace(&mut sent, true) {
+                if let Err(e) = submit(proposer, shared, command, attempt) {
+                    return Poll::Ready(Attempt::Refused(e));
+                }
+            }
+            while timer.as_mut().poll(cx).is_ready() {
+                if timer.deadline() >= deadline {
+                    return Poll::Ready(Attempt::TimedOut);
+                }
+                // Due early (armed for an earlier command): move it on.
+                timer.as_mut().reset(deadline);
+            }
+            Poll::Pending
+        })
+        .await
     }
 
     /// Proposes `payload` and returns the state machine's result once the
@@ -205,19 +200,15 @@ impl Client {
             if attempt > 1 {
                 self.retries += 1;
             }
-            self.mailbox.expect(self.seq);
             let wait = self.timeout.min(deadline - now);
-            let early = match self.submit(&command, attempt) {
-                Err(e) => Some(e),
-                Ok(()) => match self.wait_until(self.seq, now + wait).await {
-                    Some(Ok(result)) => return Ok(result),
-                    Some(Err(Error::Stopped)) => return Err(Error::Stopped),
-                    Some(Err(e)) => Some(e),
-                    None => {
-                        last = Error::Timeout { attempts: attempt };
-                        None
-                    }
-                },
+            let early = match self.attempt(&command, attempt, now + wait).await {
+                Attempt::Result(Ok(result)) => return Ok(result),
+                Attempt::Result(Err(Error::Stopped)) => return Err(Error::Stopped),
+                Attempt::Result(Err(e)) | Attempt::Refused(e) => Some(e),
+                Attempt::TimedOut => {
+                    last = Error::Timeout { attempts: attempt };
+                    None
+                }
             };
             if let Some(e) = early {
                 last = e;
@@ -239,5 +230,45 @@ impl Client {
 impl Drop for Client {
     fn drop(&mut self) {
         self.shared.unregister(self.id, &self.mailbox);
+    }
+}
+
+/// How one attempt ended.
+enum Attempt {
+    /// The cluster answered (or the node stopped).
+    Result(Result<Vec<u8>, Error>),
+    /// The command could not be submitted.
+    Refused(Error),
+    /// No answer before the attempt's deadline.
+    TimedOut,
+}
+
+/// Hands `command` to the proposer `to` names.
+fn submit(
+    to: &mut Submit,
+    shared: &NodeShared,
+    command: &Arc<Command>,
+    attempt: u32,
+) -> Result<(), Error> {
+    match to {
+        Submit::Local(queue) => queue.submit(command.clone()),
+        Submit::Remote { proposers, turn } => {
+            if proposers.is_empty() {
+                return Err(Error::NotLeader { leader: None });
+            }
+            // Start with the leader this node heard of, if any.
+            let to = match (attempt, shared.leader_hint()) {
+                (1, Some(l)) if proposers.contains(&l) => l,
+                _ => {
+                    *turn = (*turn + 1) % proposers.len();
+                    proposers[*turn]
+                }
+            };
+            let forward = Message::Forward {
+                commands: vec![Command::clone(command)],
+            };
+            shared.outbox.post(to, forward);
+            Ok(())
+        }
     }
 }

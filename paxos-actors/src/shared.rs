@@ -26,15 +26,24 @@ struct Awaited {
 }
 
 impl Mailbox {
-    /// Awaits the result of command `seq`; one that already arrived for
-    /// it (an earlier attempt's) is kept.
-    pub fn expect(&self, seq: u64) {
-        if let Ok(mut a) = self.state.lock() {
-            if a.seq != seq {
-                a.seq = seq;
-                a.result = None;
-            }
+    /// The result of command `seq`, once it has arrived. Until then it
+    /// arms the mailbox for `seq` (keeping a result that already came for
+    /// it, from an earlier attempt) and keeps `cx`'s waker for delivery.
+    pub fn poll_result(&self, seq: u64, cx: &mut Context<'_>) -> Poll<Result<Vec<u8>, Error>> {
+        let Ok(mut a) = self.state.lock() else {
+            return Poll::Ready(Err(Error::Stopped));
+        };
+        if a.seq != seq {
+            a.seq = seq;
+            a.result = None;
+        } else if let Some(r) = a.result.take() {
+            a.seq = 0;
+            return Poll::Ready(r);
         }
+        if !a.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+            a.waker = Some(cx.waker().clone());
+        }
+        Poll::Pending
     }
 
     /// Awaits nothing (the client gave up).
@@ -45,32 +54,20 @@ impl Mailbox {
         }
     }
 
-    /// Stores `result` if command `seq` is awaited and has none yet;
-    /// returns the waker to wake once no lock is held.
-    fn deliver(&self, seq: Option<u64>, result: Result<Vec<u8>, Error>) -> Option<Waker> {
-        let mut a = self.state.lock().ok()?;
+    /// Stores `result` if command `seq` (any, for `None`) is awaited and
+    /// has none yet, and wakes the client. The waker stays: the client's
+    /// next command usually waits in the same task.
+    fn deliver(&self, seq: Option<u64>, result: Result<Vec<u8>, Error>) {
+        let Ok(mut a) = self.state.lock() else {
+            return;
+        };
         if a.seq == 0 || seq.is_some_and(|s| s != a.seq) || a.result.is_some() {
-            return None;
+            return;
         }
         a.result = Some(result);
-        a.waker.take()
-    }
-
-    /// The result of command `seq`, once it has arrived.
-    pub fn poll_result(&self, seq: u64, cx: &mut Context<'_>) -> Poll<Result<Vec<u8>, Error>> {
-        let Ok(mut a) = self.state.lock() else {
-            return Poll::Ready(Err(Error::Stopped));
-        };
-        if a.seq == seq {
-            if let Some(r) = a.result.take() {
-                a.seq = 0;
-                return Poll::Ready(r);
-            }
+        if let Some(w) = &a.waker {
+            w.wake_by_ref();
         }
-        if !a.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-            a.waker = Some(cx.waker().clone());
-        }
-        Poll::Pending
     }
 }
 
@@ -109,14 +106,11 @@ impl NodeShared {
     /// Marks the node stopped and fails every waiting client.
     pub fn stop(&self) {
         self.stopped.store(true, Ordering::Release);
-        let wake: Vec<Waker> = match self.clients.lock() {
-            Ok(c) => c
-                .values()
-                .filter_map(|m| m.deliver(None, Err(Error::Stopped)))
-                .collect(),
-            Err(_) => Vec::new(),
-        };
-        wake.into_iter().for_each(Waker::wake);
+        if let Ok(c) = self.clients.lock() {
+            for m in c.values() {
+                m.deliver(None, Err(Error::Stopped));
+            }
+        }
     }
 
     pub fn set_leader_hint(&self, leader: Option<NodeId>) {
@@ -157,12 +151,10 @@ impl NodeShared {
 
     /// Resolves the client waiting for `(client, seq)`, if any.
     pub fn resolve(&self, client: ClientId, seq: u64, result: Result<Vec<u8>, Error>) {
-        let waker = match self.clients.lock() {
-            Ok(c) => c.get(&client).and_then(|m| m.deliver(Some(seq), result)),
-            Err(_) => None,
-        };
-        if let Some(w) = waker {
-            w.wake();
+        if let Ok(c) = self.clients.lock() {
+            if let Some(m) = c.get(&client) {
+                m.deliver(Some(seq), result);
+            }
         }
     }
 
@@ -171,18 +163,13 @@ impl NodeShared {
         if results.is_empty() {
             return;
         }
-        let mut wake = Vec::with_capacity(results.len());
         if let Ok(c) = self.clients.lock() {
             for (client, seq, result) in results {
-                if let Some(w) = c
-                    .get(&client)
-                    .and_then(|m| m.deliver(Some(seq), Ok(result)))
-                {
-                    wake.push(w);
+                if let Some(m) = c.get(&client) {
+                    m.deliver(Some(seq), Ok(result));
                 }
             }
         }
-        wake.into_iter().for_each(Waker::wake);
     }
 
     /// Tells clients of commands the proposer gave up on to go elsewhere.
