@@ -139,6 +139,12 @@ impl Client {
             if let Poll::Ready(r) = mailbox.poll_result(command.seq, cx) {
                 return Poll::Ready(Attempt::Result(r));
             }
+            // A node stopped before the mailbox was armed delivered nothing
+            // to it; the flag is set before `stop` delivers, so one of the
+            // two is seen.
+            if shared.stopped() {
+                return Poll::Ready(Attempt::Result(Err(Error::Stopped)));
+            }
             // Submitted only once the mailbox is armed, so no result can
             // come before it is awaited.
             if !std::mem::replace(&mut sent, true) {
@@ -270,5 +276,179 @@ fn submit(
             shared.outbox.post(to, forward);
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The client against a bare node: a test plays the proposer and the
+    //! replica, answering forwarded commands by hand. Time is paused where
+    //! timing is checked, so attempts end exactly at their deadlines.
+
+    use super::*;
+    use crate::io::Outbox;
+    use crate::metrics::Metrics;
+    use std::sync::{mpsc, Mutex};
+
+    /// Hands every forwarded command to the test.
+    struct Forwards(Mutex<mpsc::Sender<Command>>);
+
+    impl Outbox for Forwards {
+        fn post(&self, _to: NodeId, msg: Message) {
+            if let Message::Forward { commands } = msg {
+                for c in commands {
+                    let _ = self.0.lock().unwrap().send(c);
+                }
+            }
+        }
+    }
+
+    fn node() -> (Arc<NodeShared>, mpsc::Receiver<Command>) {
+        let (tx, rx) = mpsc::channel();
+        let outbox = Arc::new(Forwards(Mutex::new(tx)));
+        let shared = NodeShared::new(NodeId(1), outbox, Arc::new(Metrics::default()));
+        (shared, rx)
+    }
+
+    fn client(shared: &Arc<NodeShared>, id: u64) -> Client {
+        let submit = Submit::Remote {
+            proposers: vec![NodeId(2)],
+            turn: 0,
+        };
+        Client::new(ClientId(id), shared.clone(), submit).unwrap()
+    }
+
+    /// Polls `f` once.
+    async fn poll_once<F: Future + Unpin>(f: &mut F) -> Option<F::Output> {
+        poll_fn(|cx| match Pin::new(&mut *f).poll(cx) {
+            Poll::Ready(v) => Poll::Ready(Some(v)),
+            Poll::Pending => Poll::Ready(None),
+        })
+        .await
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn attempts_end_exactly_at_their_deadlines_whatever_timer_is_left() {
+        let (shared, rx) = node();
+        let mut c = client(&shared, 1);
+        c.timeout = Duration::from_millis(100);
+        c.attempts_max = 3;
+        let t = Instant::now();
+        assert_eq!(
+            c.propose(vec![1]).await,
+            Err(Error::Timeout { attempts: 3 })
+        );
+        assert_eq!(t.elapsed(), Duration::from_millis(300));
+        while rx.try_recv().is_ok() {}
+        // Answered at once: the timer is left due 100 ms on.
+        let sh = shared.clone();
+        let answer = tokio::spawn(async move {
+            loop {
+                if let Ok(cmd) = rx.try_recv() {
+                    sh.resolve(cmd.client, cmd.seq, Ok(b"ok".to_vec()));
+                    return rx;
+                }
+                tokio::task::yield_now().await;
+            }
+        });
+        assert_eq!(c.propose(vec![2]).await, Ok(b"ok".to_vec()));
+        let _rx = answer.await.unwrap();
+        tokio::time::advance(Duration::from_millis(30)).await;
+        c.timeout = Duration::from_millis(250);
+        c.attempts_max = 1;
+        let t = Instant::now();
+        assert_eq!(
+            c.propose(vec![3]).await,
+            Err(Error::Timeout { attempts: 1 })
+        );
+        assert_eq!(
+            t.elapsed(),
+            Duration::from_millis(250),
+            "early timer moved on"
+        );
+        c.timeout = Duration::from_millis(10);
+        let t = Instant::now();
+        assert_eq!(
+            c.propose(vec![4]).await,
+            Err(Error::Timeout { attempts: 1 })
+        );
+        assert_eq!(
+            t.elapsed(),
+            Duration::from_millis(10),
+            "late timer brought forward"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_result_arriving_between_attempts_is_kept_for_the_retry() {
+        let (shared, rx) = node();
+        let mut c = client(&shared, 1);
+        c.timeout = Duration::from_millis(100);
+        c.attempts_max = 5;
+        {
+            let fut = c.propose(vec![1]);
+            tokio::pin!(fut);
+            assert!(poll_once(&mut fut).await.is_none());
+            let cmd = rx.try_recv().unwrap();
+            tokio::time::advance(Duration::from_millis(100)).await;
+            assert!(poll_once(&mut fut).await.is_none(), "attempt 2 waits");
+            assert!(rx.try_recv().is_ok(), "attempt 2 resubmitted");
+            shared.resolve(cmd.client, cmd.seq, Ok(b"r".to_vec()));
+            assert_eq!(fut.await, Ok(b"r".to_vec()));
+        }
+        assert_eq!(c.retries(), 1);
+    }
+
+    /// Answers from another thread, each with a wrong-seq reply before and
+    /// a duplicate after: every command gets its own result, none waits
+    /// for a timeout (no lost wake-up).
+    #[test]
+    fn answers_from_another_thread_are_never_lost_or_mixed_up() {
+        const COMMANDS: u64 = 20_000;
+        let (shared, rx) = node();
+        let sh = shared.clone();
+        let server = std::thread::spawn(move || {
+            for cmd in rx.iter().take(COMMANDS as usize) {
+                sh.resolve(cmd.client, cmd.seq + 1, Ok(b"wrong".to_vec()));
+                sh.resolve_many(vec![(cmd.client, cmd.seq, cmd.seq.to_le_bytes().to_vec())]);
+                sh.resolve(cmd.client, cmd.seq, Ok(b"late".to_vec()));
+            }
+        });
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let mut c = client(&shared, 9);
+            c.timeout = Duration::from_secs(30);
+            for i in 1..=COMMANDS {
+                assert_eq!(c.propose(vec![0]).await, Ok(i.to_le_bytes().to_vec()));
+            }
+            assert_eq!(c.retries(), 0);
+        });
+        server.join().unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn stopping_the_node_fails_a_waiting_client_at_once() {
+        let (shared, _rx) = node();
+        let mut c = client(&shared, 1);
+        let fut = c.propose(vec![1]);
+        tokio::pin!(fut);
+        assert!(poll_once(&mut fut).await.is_none());
+        shared.stop();
+        let t = Instant::now();
+        assert_eq!(fut.await, Err(Error::Stopped));
+        assert_eq!(t.elapsed(), Duration::ZERO);
+    }
+
+    #[test]
+    fn a_client_and_its_proposals_can_move_between_threads() {
+        fn send_sync<T: Send + Sync + Unpin + 'static>() {}
+        fn send<F: Future + Send>(_: F) {}
+        send_sync::<Client>();
+        let (shared, _rx) = node();
+        let mut c = client(&shared, 1);
+        send(c.propose(vec![1]));
     }
 }

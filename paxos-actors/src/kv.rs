@@ -2,7 +2,7 @@
 //! demo and the benchmark, and an example of implementing [`StateMachine`].
 
 use paxos_core::StateMachine;
-use rustc_hash::FxHashMap;
+use std::collections::HashMap;
 
 /// A command for [`KvStore`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -87,9 +87,11 @@ pub struct KvError {
 /// applied, so tests can compare replicas' logs cheaply.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct KvStore {
-    /// A cheap hash: every replica looks a key up per command (the ordered
-    /// map spent more time comparing keys than the rest of `apply`).
-    map: FxHashMap<Vec<u8>, Vec<u8>>,
+    /// Hashed: every replica looks a key up per command, and the ordered
+    /// map spent more time comparing keys than the rest of `apply`. Keys
+    /// come from clients, so the hash is seeded per process (aHash), so
+    /// that nobody can compute colliding keys in advance.
+    map: HashMap<Vec<u8>, Vec<u8>, ahash::RandomState>,
     applied: u64,
     digest: u64,
 }
@@ -212,7 +214,7 @@ impl StateMachine for KvStore {
         };
         let applied = u64::from_le_bytes(cursor.array()?);
         let digest = u64::from_le_bytes(cursor.array()?);
-        let mut map = FxHashMap::default();
+        let mut map = HashMap::default();
         while !cursor.done() {
             let k = cursor.part()?.to_vec();
             let v = cursor.part()?.to_vec();

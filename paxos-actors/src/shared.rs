@@ -71,7 +71,9 @@ impl Mailbox {
     }
 }
 
-/// Most clients registered on one node at once.
+/// Most live clients one node serves at once: a client is registered from
+/// its creation until it is dropped, idle or not. Beyond this, creating one
+/// fails with [`Error::Busy`].
 pub const WAITERS_MAX: usize = 1 << 16;
 
 /// What every actor of a node, and its clients, can reach.
