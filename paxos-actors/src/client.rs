@@ -88,7 +88,7 @@ impl Client {
     }
 
     /// `timer`, due no later than `deadline`. One left due earlier by a
-    /// previous command stays as it is: it fires early, and `wait_until`
+    /// previous command stays as it is: it fires early, and `attempt`
     /// then moves it on, so most commands do not touch the timer at all.
     /// A timer made under another runtime (which may have shut down) is
     /// replaced.
