@@ -331,14 +331,7 @@ mod tests {
     async fn attempts_end_exactly_at_their_deadlines_whatever_timer_is_left() {
         let (shared, rx) = node();
         let mut c = client(&shared, 1);
-        c.timeout = Duration::from_millis(100);
-        c.attempts_max = 3;
-        let t = Instant::now();
-        assert_eq!(
-            c.propose(vec![1]).await,
-            Err(Error::Timeout { attempts: 3 })
-        );
-        assert_eq!(t.elapsed(), Duration::from_millis(300));
+        assert_eq!(timed_out(&mut c, 100, 3).await, Duration::from_millis(300));
         while rx.try_recv().is_ok() {}
         // Answered at once: the timer is left due 100 ms on.
         let sh = shared.clone();
@@ -354,29 +347,20 @@ mod tests {
         assert_eq!(c.propose(vec![2]).await, Ok(b"ok".to_vec()));
         let _rx = answer.await.unwrap();
         tokio::time::advance(Duration::from_millis(30)).await;
-        c.timeout = Duration::from_millis(250);
-        c.attempts_max = 1;
+        let early_timer_moved_on = timed_out(&mut c, 250, 1).await;
+        assert_eq!(early_timer_moved_on, Duration::from_millis(250));
+        let late_timer_brought_forward = timed_out(&mut c, 10, 1).await;
+        assert_eq!(late_timer_brought_forward, Duration::from_millis(10));
+    }
+
+    /// Proposes with `attempts` of `ms` each, nobody answering; returns how
+    /// long it took to time out.
+    async fn timed_out(c: &mut Client, ms: u64, attempts: u32) -> Duration {
+        c.timeout = Duration::from_millis(ms);
+        c.attempts_max = attempts;
         let t = Instant::now();
-        assert_eq!(
-            c.propose(vec![3]).await,
-            Err(Error::Timeout { attempts: 1 })
-        );
-        assert_eq!(
-            t.elapsed(),
-            Duration::from_millis(250),
-            "early timer moved on"
-        );
-        c.timeout = Duration::from_millis(10);
-        let t = Instant::now();
-        assert_eq!(
-            c.propose(vec![4]).await,
-            Err(Error::Timeout { attempts: 1 })
-        );
-        assert_eq!(
-            t.elapsed(),
-            Duration::from_millis(10),
-            "late timer brought forward"
-        );
+        assert_eq!(c.propose(vec![0]).await, Err(Error::Timeout { attempts }));
+        t.elapsed()
     }
 
     #[tokio::test(start_paused = true)]
