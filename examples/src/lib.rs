@@ -4,7 +4,7 @@
 use paxos_actors::kv::KvStore;
 use paxos_actors::{Client, Error, Metrics, Node, NodeBuilder, NodeConfig, Roles};
 use paxos_core::multi::{self, Message, Status};
-use paxos_core::{Ballot, ClientId, MemStorage, NodeId, QuorumSystem, Slot};
+use paxos_core::{Ballot, ClientId, NodeId, QuorumSystem, SharedMemStorage, Slot};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,8 +43,11 @@ pub struct MemCluster {
     config: multi::Config,
     tick: Duration,
     nodes: BTreeMap<NodeId, Node<KvStore>>,
-    /// Storage per node, kept across crashes (in memory it is always synced).
-    storage: BTreeMap<NodeId, (MemStorage, MemStorage)>,
+    /// Storage per node (acceptor, proposer), kept across crashes: a
+    /// restarted node gets handles to the same records (in memory every
+    /// write is synced). A plain `MemStorage` clone would be a copy, and the
+    /// node would come back having forgotten its promises and ballots.
+    storage: BTreeMap<NodeId, (SharedMemStorage, SharedMemStorage)>,
     /// The arbiters started for the cluster, stopped on shutdown.
     arbiters: Vec<actix::Arbiter>,
     /// The arbiter each node runs on (absent: the caller's).
@@ -204,5 +207,42 @@ impl MemCluster {
         for arbiter in &self.arbiters {
             arbiter.stop();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use paxos_actors::kv::KvCommand;
+    use paxos_core::Storage;
+
+    fn acceptor_records(cluster: &MemCluster, id: NodeId) -> usize {
+        cluster.storage[&id].0.with(|s| s.synced_records().len())
+    }
+
+    /// A crashed node must come back over the storage it wrote, or it
+    /// would have forgotten its promises and accepted values.
+    #[actix_rt::test]
+    async fn a_restarted_node_finds_what_it_synced_before_the_crash() {
+        let mut cluster =
+            MemCluster::start(3, 1, Duration::from_millis(1), Placement::Caller, |_| {}).unwrap();
+        let mut client = cluster.client(NodeId(1)).unwrap();
+        let incr = KvCommand::Incr(b"k".to_vec()).encode();
+        assert_eq!(client.propose(incr.clone()).await, Ok(b"1".to_vec()));
+        let id = cluster
+            .ids()
+            .into_iter()
+            .max_by_key(|id| acceptor_records(&cluster, *id))
+            .unwrap();
+        let before = acceptor_records(&cluster, id);
+        assert!(before > 0, "a quorum accepted, so some acceptor wrote");
+        cluster.crash(id);
+        cluster.boot(id).unwrap();
+        let restored = cluster.storage[&id].0.clone().load().unwrap();
+        assert!(!restored.accepted.is_empty(), "{restored:?}");
+        assert!(acceptor_records(&cluster, id) >= before);
+        let mut again = cluster.client(NodeId(1)).unwrap();
+        assert_eq!(again.propose(incr).await, Ok(b"2".to_vec()));
+        cluster.shutdown();
     }
 }

@@ -74,5 +74,5 @@ pub use bytes::Bytes;
 pub use error::Error;
 pub use quorum::{QuorumKind, QuorumSpec, QuorumSystem};
 pub use ready::{DurableState, Ready, Record};
-pub use traits::{Inbox, MemStorage, StateMachine, Storage, Transport};
+pub use traits::{Inbox, MemStorage, SharedMemStorage, StateMachine, Storage, Transport};
 pub use types::{Ballot, ClientId, Command, Jitter, NodeId, Slot, Value};

@@ -149,3 +149,59 @@ impl Storage for MemStorage {
         false
     }
 }
+
+/// A [`MemStorage`] behind a shared handle: clones see the same records, so
+/// a node restarted in the same process over a clone of its storage finds
+/// what the crashed one synced. (A cloned `MemStorage` is a separate copy.)
+#[derive(Clone, Debug, Default)]
+pub struct SharedMemStorage(std::sync::Arc<std::sync::Mutex<MemStorage>>);
+
+impl SharedMemStorage {
+    /// Empty storage.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Runs `f` on the storage (a poisoned lock is taken over: the records
+    /// are plain data, and a panic elsewhere must not hide them).
+    pub fn with<T>(&self, f: impl FnOnce(&mut MemStorage) -> T) -> T {
+        match self.0.lock() {
+            Ok(mut s) => f(&mut s),
+            Err(poisoned) => f(&mut poisoned.into_inner()),
+        }
+    }
+
+    /// Loses what was appended but not synced, as a crash would.
+    pub fn crash(&self) {
+        self.with(MemStorage::crash);
+    }
+
+    /// See [`MemStorage::fail_on_write`].
+    pub fn fail_on_write(&self, n: u64) {
+        self.with(|s| s.fail_on_write(n));
+    }
+}
+
+impl Storage for SharedMemStorage {
+    type Error = Error;
+
+    fn load(&mut self) -> Result<DurableState, Error> {
+        self.with(|s| s.load())
+    }
+
+    fn append(&mut self, records: &[Record]) -> Result<(), Error> {
+        self.with(|s| s.append(records))
+    }
+
+    fn append_owned(&mut self, records: Vec<Record>) -> Result<(), Error> {
+        self.with(|s| s.append_owned(records))
+    }
+
+    fn sync(&mut self) -> Result<(), Error> {
+        self.with(|s| s.sync())
+    }
+
+    fn blocks(&self) -> bool {
+        false
+    }
+}

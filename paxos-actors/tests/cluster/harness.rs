@@ -5,9 +5,7 @@
 use paxos_actors::kv::{KvCommand, KvStore};
 use paxos_actors::{Client, Error, Node, NodeBuilder, NodeConfig, Roles};
 use paxos_core::multi::{self, Message, Status};
-use paxos_core::{
-    ClientId, DurableState, MemStorage, NodeId, QuorumSystem, Record, Slot, Storage, Value,
-};
+use paxos_core::{ClientId, NodeId, QuorumSystem, Slot, Storage, Value};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -18,44 +16,8 @@ use transport_mem::{FaultPlan, LinkFaults, MemNetwork};
 /// synchronization: every wait returns as soon as its event happens).
 pub const DEADLINE: Duration = Duration::from_secs(20);
 
-/// `MemStorage` shared between a node and the test, so it outlives a crash.
-#[derive(Clone, Default)]
-pub struct SharedStorage(Arc<Mutex<MemStorage>>);
-
-impl SharedStorage {
-    fn with<T>(&self, f: impl FnOnce(&mut MemStorage) -> T) -> T {
-        match self.0.lock() {
-            Ok(mut s) => f(&mut s),
-            Err(poisoned) => f(&mut poisoned.into_inner()),
-        }
-    }
-
-    /// Loses unsynced writes, as a crash would.
-    pub fn crash(&self) {
-        self.with(MemStorage::crash);
-    }
-
-    /// Makes the `n`-th append fail, and everything after it.
-    pub fn fail_on_write(&self, n: u64) {
-        self.with(|s| s.fail_on_write(n));
-    }
-}
-
-impl Storage for SharedStorage {
-    type Error = paxos_core::Error;
-    fn load(&mut self) -> Result<DurableState, Self::Error> {
-        self.with(|s| s.load())
-    }
-    fn append(&mut self, records: &[Record]) -> Result<(), Self::Error> {
-        self.with(|s| s.append(records))
-    }
-    fn sync(&mut self) -> Result<(), Self::Error> {
-        self.with(|s| s.sync())
-    }
-    fn blocks(&self) -> bool {
-        false
-    }
-}
+/// Storage shared between a node and the test, so it outlives a crash.
+pub type SharedStorage = paxos_core::SharedMemStorage;
 
 /// Everything one learner delivered, in order, since its node started.
 pub struct LearnerLog {

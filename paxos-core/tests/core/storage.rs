@@ -10,7 +10,7 @@
 use paxos_core::basic::{Acceptor, Config, Message};
 use paxos_core::{
     Ballot, ClientId, Command, DurableState, Error, MemStorage, NodeId, QuorumSystem, Ready,
-    Record, Slot, Storage, Value,
+    Record, SharedMemStorage, Slot, Storage, Value,
 };
 use proptest::prelude::*;
 
@@ -276,4 +276,27 @@ proptest! {
         twice.apply(&records[pick.index(records.len())]);
         prop_assert_eq!(once, twice);
     }
+}
+
+#[test]
+fn shared_mem_storage_clones_see_the_same_synced_records() {
+    let node = SharedMemStorage::new();
+    let mut running = node.clone();
+    running
+        .append_owned(vec![Record::Promise(ballot(3, 1))])
+        .unwrap();
+    running.sync().unwrap();
+    running.append(&[Record::Round(9)]).unwrap();
+    drop(running);
+    node.crash();
+    // A node restarted over another clone finds the synced promise only.
+    let state = node.clone().load().unwrap();
+    assert_eq!(state.promised, ballot(3, 1));
+    assert_eq!(state.round, 0);
+    // A plain MemStorage clone, by contrast, is a separate copy.
+    let mut plain = MemStorage::new();
+    let copy = plain.clone();
+    plain.append(&[Record::Round(1)]).unwrap();
+    plain.sync().unwrap();
+    assert!(copy.synced_records().is_empty());
 }
