@@ -3,16 +3,24 @@
 //! `paxos-core` implements the protocol and nothing else: no sockets, no
 //! files, no clock, no async runtime. Each role takes inputs (a message from
 //! a node, a client command, a tick of logical time) and appends its effects
-//! to a [`Ready`] buffer that the caller owns. A driver (an actix actor, a
-//! simulator, a test) carries the effects out **in this order**:
+//! to a [`Ready`] buffer. A [`Pipeline`] (one per role, usually inside a
+//! [`Driver`]) turns each Ready into a [`Step`] that a host carries out:
 //!
-//! 1. **persist**: append `ready.persist` to [`Storage`] and sync it;
-//! 2. **send**: only then send `ready.messages` — they may report the state
-//!    just persisted (a promise, an accepted value);
-//! 3. **apply**: deliver `ready.decided` to the application.
+//! 1. **persist**: write the step's [`PersistJob`] to [`Storage`] and sync
+//!    it; the sync yields a [`Persisted`] token;
+//! 2. **send**: `step.send` may leave at once; messages that report the
+//!    state just persisted (a promise, an accepted value) stay inside the
+//!    pipeline until [`Pipeline::persisted`] is handed that token;
+//! 3. **apply**: deliver `step.apply` (chosen values) to the application.
 //!
-//! Readys are carried out in the order they were produced: a message from
-//! a later Ready never leaves before an earlier Ready's records are synced.
+//! The types make the wrong order hard to write: a gated message cannot be
+//! reached except through a token that only a successful sync produces.
+//! Jobs are numbered, and a token for job `n` releases what every job up to
+//! `n` held, so one sync covers many jobs (group commit).
+//!
+//! The same [`Driver`] runs under the actix actors and under the
+//! deterministic simulator, and [`Roles::route`] is the one place that says
+//! which role on a node handles a message.
 //!
 //! Modules:
 //! - [`basic`]: single-decree Paxos (proposer, acceptor, learner).
@@ -26,43 +34,56 @@
 //! crash/restart of any nodes (restoring only synced state). Byzantine faults
 //! (lying or corrupted nodes) are out of scope.
 //!
-//! A single-decree round, driven by hand:
+//! A single-decree round, driven by hand, each role through its own driver
+//! and in-memory storage:
 //!
 //! ```
 //! use paxos_core::basic::{Acceptor, Config, Learner, Message, Proposer};
-//! use paxos_core::{ClientId, Command, DurableState, NodeId, QuorumSystem, Ready, Value};
+//! use paxos_core::{ClientId, Command, Driver, DurableState, MemStorage, NodeId, QuorumSystem, Value};
 //!
+//! # fn main() -> Result<(), paxos_core::Error> {
 //! let ids = [NodeId(1), NodeId(2), NodeId(3)];
-//! let config = Config::new(QuorumSystem::majority(ids).unwrap(), vec![NodeId(9)]);
+//! let config = Config::new(QuorumSystem::majority(ids)?, vec![NodeId(9)]);
 //! let fresh = DurableState::default();
-//! let mut acceptors: Vec<Acceptor> = ids.iter().map(|_| Acceptor::restore(&config, &fresh)).collect();
-//! let mut proposer = Proposer::restore(NodeId(7), &config, &fresh, 42);
-//! let mut learner = Learner::new(&config);
+//! let mut acceptors: Vec<_> = ids
+//!     .iter()
+//!     .map(|_| (Driver::new(Acceptor::restore(&config, &fresh)), MemStorage::new()))
+//!     .collect();
+//! let mut proposer = Driver::new(Proposer::restore(NodeId(7), &config, &fresh, 42));
+//! let mut proposer_storage = MemStorage::new();
+//! let mut learner = Driver::new(Learner::new(&config));
+//! let mut learner_storage = MemStorage::new();
 //!
 //! let value = Value::from(Command { client: ClientId(1), seq: 1, payload: "x".into() });
-//! let mut ready = Ready::new();
-//! proposer.propose(value.clone(), &mut ready);
+//! let step = proposer.input_inline(&mut proposer_storage, |p, ready| p.propose(value.clone(), ready))?;
 //! // Deliver every message until none are left (a perfect network).
 //! let mut queue: Vec<(NodeId, NodeId, Message)> =
-//!     ready.messages.drain(..).map(|(to, m)| (NodeId(7), to, m)).collect();
+//!     step.send.into_iter().map(|(to, m)| (NodeId(7), to, m)).collect();
 //! while let Some((from, to, msg)) = queue.pop() {
-//!     let mut out = Ready::new();
-//!     match to.0 {
-//!         1..=3 => acceptors[to.0 as usize - 1].handle(from, msg, &mut out),
-//!         7 => proposer.handle(from, msg, &mut out),
-//!         _ => learner.handle(from, msg, &mut out),
-//!     }
-//!     queue.extend(out.messages.into_iter().map(|(dest, m)| (to, dest, m)));
+//!     let step = match to.0 {
+//!         1..=3 => {
+//!             let (acceptor, storage) = &mut acceptors[to.0 as usize - 1];
+//!             acceptor.input_inline(storage, |a, ready| a.handle(from, msg, ready))?
+//!         }
+//!         7 => proposer.input_inline(&mut proposer_storage, |p, ready| p.handle(from, msg, ready))?,
+//!         _ => learner.input_inline(&mut learner_storage, |l, ready| l.handle(from, msg, ready))?,
+//!     };
+//!     queue.extend(step.send.into_iter().map(|(dest, m)| (to, dest, m)));
 //! }
-//! assert_eq!(learner.decided(), Some(&value));
+//! assert_eq!(learner.role().decided(), Some(&value));
+//! # Ok(())
+//! # }
 //! ```
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
 pub mod basic;
 mod bugs;
+mod driver;
+mod durable;
 mod error;
 pub mod multi;
+mod pipeline;
 mod quorum;
 mod ready;
 mod traits;
@@ -71,8 +92,11 @@ mod types;
 pub use bugs::PlantedBugs;
 /// Shared, cheaply cloned bytes: what a [`Command`] payload is.
 pub use bytes::Bytes;
+pub use driver::{Driver, Role, RoleKind, Roles, Routed};
+pub use durable::{DurableState, Record};
 pub use error::Error;
+pub use pipeline::{PersistJob, Persisted, Pipeline, Step, Written, HELD_MAX};
 pub use quorum::{QuorumKind, QuorumSpec, QuorumSystem};
-pub use ready::{DurableState, Ready, Record};
+pub use ready::Ready;
 pub use traits::{Inbox, MemStorage, SharedMemStorage, StateMachine, Storage, Transport};
 pub use types::{Ballot, ClientId, Command, Jitter, NodeId, Slot, Value};

@@ -1,122 +1,46 @@
-//! What a role asks its driver to do, and the durable state it restores from.
+//! What a role asks its driver to do.
+//!
+//! A role appends its effects to a [`Ready`] through methods that say what
+//! each effect depends on. The fields are private: the only way to get a
+//! message out is [`crate::Pipeline::take`], which holds back every message
+//! that reports unsynced state until [`crate::Pipeline::persisted`] is given
+//! proof that the state is durable.
 
-use crate::types::{Ballot, Slot, Value};
-use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use crate::durable::Record;
+use crate::types::{Command, NodeId, Slot, Value};
 
-/// One durable fact. Storage appends these; [`DurableState::apply`] replays them.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Record {
-    /// An acceptor promised to ignore ballots below this one.
-    Promise(Ballot),
-    /// An acceptor accepted `value` for `slot` in `ballot` (which also promises `ballot`).
-    Accept {
-        /// The log slot (0 for single-decree Paxos).
-        slot: Slot,
-        /// The ballot it was accepted in.
-        ballot: Ballot,
-        /// The value.
-        value: Value,
-    },
-    /// A proposer reserved ballot rounds up to and including this one; after
-    /// a restart it only uses higher rounds, so it never reuses a ballot.
-    Round(u64),
-    /// A learner delivered `value` at `slot`. Chosen values are facts, so
-    /// these records only spare a restarted learner (and a proposer on its
-    /// node) from relearning the log; safety never waits for them.
-    Decided {
-        /// The log slot.
-        slot: Slot,
-        /// The chosen value.
-        value: Value,
-    },
-}
-
-/// The durable state of one node, rebuilt from its records at start.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct DurableState {
-    /// The highest ballot this node's acceptor promised.
-    pub promised: Ballot,
-    /// For each slot, the highest-ballot proposal this node's acceptor accepted.
-    pub accepted: BTreeMap<Slot, (Ballot, Value)>,
-    /// The highest round this node's proposer reserved.
-    pub round: u64,
-    /// Entries this node's learner delivered, by slot.
-    pub decided: BTreeMap<Slot, Value>,
-}
-
-impl DurableState {
-    /// Folds one record into the state. Replaying records in any order gives
-    /// the same result: every field only moves up.
-    pub fn apply(&mut self, record: &Record) {
-        match record {
-            Record::Promise(b) => self.promised = self.promised.max(*b),
-            Record::Accept {
-                slot,
-                ballot,
-                value,
-            } => {
-                self.promised = self.promised.max(*ballot);
-                let newer = self.accepted.get(slot).is_none_or(|(b, _)| b <= ballot);
-                if newer {
-                    self.accepted.insert(*slot, (*ballot, value.clone()));
-                }
-            }
-            Record::Round(r) => self.round = self.round.max(*r),
-            Record::Decided { slot, value } => {
-                self.decided.entry(*slot).or_insert_with(|| value.clone());
-            }
-        }
-    }
-
-    /// Rebuilds state from a sequence of records.
-    pub fn from_records<'a>(records: impl IntoIterator<Item = &'a Record>) -> Self {
-        let mut state = DurableState::default();
-        for r in records {
-            state.apply(r);
-        }
-        state
-    }
-
-    /// The decided entries from slot 0 up to the first gap, in order.
-    pub fn decided_prefix(&self) -> Vec<(Slot, Value)> {
-        self.decided
-            .iter()
-            .enumerate()
-            .take_while(|(i, (s, _))| s.0 == *i as u64)
-            .map(|(_, (s, v))| (*s, v.clone()))
-            .collect()
-    }
-}
-
-/// The effects of one input to a role, in the order the driver must carry
-/// them out:
+/// The effects of one or more inputs to a role, filled by the role and
+/// emptied by a [`crate::Pipeline`]. The rules, in order:
 ///
-/// 1. write every record in `persist` and **sync** it;
-/// 2. only then send `messages` (they may report the state just persisted);
-/// 3. then deliver `decided` entries to the application, in order.
+/// 1. **persist**: records from [`Ready::persist`] are written and synced;
+/// 2. **send**: a message from [`Ready::send`] leaves only once every record
+///    persisted before it (in this Ready and every earlier one) is durable;
+///    a message from [`Ready::send_now`] reports nothing unsynced and may
+///    leave at once;
+/// 3. **apply**: entries from [`Ready::deliver`] are chosen values and go to
+///    the application at once, in slot order.
 ///
-/// A driver that cannot sync must stop the node rather than send. The buffer
-/// is owned by the caller and reused: roles only append to it.
+/// Records from [`Ready::write_behind`] are written too, but nothing waits
+/// for their sync: they only save work after a restart.
 #[derive(Clone, Debug, PartialEq, Eq)]
-#[must_use = "a Ready must be carried out: persist, then send, then deliver"]
+#[must_use = "a Ready must be carried out through a Pipeline"]
 pub struct Ready<M> {
-    /// Records to make durable before anything in `messages` leaves the node.
-    pub persist: Vec<Record>,
-    /// Messages to send once `persist` is durable, each with its destination.
-    pub messages: Vec<(crate::NodeId, M)>,
-    /// Newly decided log entries, in slot order, to deliver after sending.
-    pub decided: Vec<(Slot, Value)>,
-    /// Client commands this role gave up on (it is no longer, or not yet,
-    /// leader). They may still be chosen; clients should retry them.
-    pub dropped: Vec<crate::Command>,
+    records: Vec<Record>,
+    messages: Vec<(NodeId, M)>,
+    /// For each entry of `messages`: whether it may leave before the sync.
+    at_once: Vec<bool>,
+    behind: Vec<Record>,
+    decided: Vec<(Slot, Value)>,
+    dropped: Vec<Command>,
 }
 
 impl<M> Default for Ready<M> {
     fn default() -> Self {
         Ready {
-            persist: Vec::new(),
+            records: Vec::new(),
             messages: Vec::new(),
+            at_once: Vec::new(),
+            behind: Vec::new(),
             decided: Vec::new(),
             dropped: Vec::new(),
         }
@@ -131,34 +55,142 @@ impl<M> Ready<M> {
 
     /// Whether there is nothing to do.
     pub fn is_empty(&self) -> bool {
-        self.persist.is_empty()
+        self.records.is_empty()
             && self.messages.is_empty()
+            && self.behind.is_empty()
             && self.decided.is_empty()
             && self.dropped.is_empty()
     }
 
     /// Empties the buffer, keeping its allocations.
     pub fn clear(&mut self) {
-        self.persist.clear();
+        self.records.clear();
         self.messages.clear();
+        self.at_once.clear();
+        self.behind.clear();
         self.decided.clear();
         self.dropped.clear();
     }
 
-    /// Queues `msg` for every node in `to`: copies for all but the last,
-    /// which gets `msg` itself (a copy of a batch counts every value in it
-    /// up, and dropping the original counts them down again).
-    pub(crate) fn broadcast(&mut self, to: impl IntoIterator<Item = crate::NodeId>, msg: M)
+    /// Records that must be durable before any later [`Ready::send`] leaves.
+    pub fn persist(&mut self, record: Record) {
+        self.records.push(record);
+    }
+
+    /// Queues `msg` for `to`, to leave once everything persisted so far is
+    /// durable (it may report that state: a promise, an accepted value).
+    pub fn send(&mut self, to: NodeId, msg: M) {
+        self.messages.push((to, msg));
+        self.at_once.push(false);
+    }
+
+    /// Queues `msg` for `to`, to leave at once: it reports no state that
+    /// is not already durable (a heartbeat, a chosen value, a request).
+    pub fn send_now(&mut self, to: NodeId, msg: M) {
+        self.messages.push((to, msg));
+        self.at_once.push(true);
+    }
+
+    /// A record nothing waits for (a learner's copy of a chosen value).
+    pub fn write_behind(&mut self, record: Record) {
+        self.behind.push(record);
+    }
+
+    /// A newly decided entry for the application, in slot order.
+    pub fn deliver(&mut self, slot: Slot, value: Value) {
+        self.decided.push((slot, value));
+    }
+
+    /// A client command this role gave up on (it is no longer, or not yet,
+    /// leader). It may still be chosen; the client should retry it.
+    pub fn drop_command(&mut self, command: Command) {
+        self.dropped.push(command);
+    }
+
+    /// Records to persist, in order.
+    pub fn records(&self) -> &[Record] {
+        &self.records
+    }
+
+    /// Every message queued, in order, gated or not (to inspect; only a
+    /// [`crate::Pipeline`] takes them out).
+    pub fn messages(&self) -> &[(NodeId, M)] {
+        &self.messages
+    }
+
+    /// Whether the `i`-th message of [`Ready::messages`] may leave at once.
+    pub fn leaves_at_once(&self, i: usize) -> bool {
+        self.at_once.get(i).copied().unwrap_or(false)
+    }
+
+    /// Records to write behind.
+    pub fn written_behind(&self) -> &[Record] {
+        &self.behind
+    }
+
+    /// Entries to deliver to the application.
+    pub fn decided(&self) -> &[(Slot, Value)] {
+        &self.decided
+    }
+
+    /// Commands given up on.
+    pub fn dropped(&self) -> &[Command] {
+        &self.dropped
+    }
+
+    /// Queues `msg` for every node in `to` with [`Ready::send`]: copies for
+    /// all but the last, which gets `msg` itself (a copy of a batch counts
+    /// every value in it up, and dropping the original counts them down).
+    pub(crate) fn broadcast(&mut self, to: impl IntoIterator<Item = NodeId>, msg: M)
+    where
+        M: Clone,
+    {
+        self.broadcast_as(to, msg, false);
+    }
+
+    /// As [`Ready::broadcast`], with [`Ready::send_now`].
+    pub(crate) fn broadcast_now(&mut self, to: impl IntoIterator<Item = NodeId>, msg: M)
+    where
+        M: Clone,
+    {
+        self.broadcast_as(to, msg, true);
+    }
+
+    fn broadcast_as(&mut self, to: impl IntoIterator<Item = NodeId>, msg: M, at_once: bool)
     where
         M: Clone,
     {
         let mut to = to.into_iter().peekable();
         while let Some(n) = to.next() {
-            if to.peek().is_none() {
+            let last = to.peek().is_none();
+            self.at_once.push(at_once);
+            if last {
                 self.messages.push((n, msg));
                 return;
             }
             self.messages.push((n, msg.clone()));
         }
     }
+
+    /// Moves everything out, for the pipeline.
+    pub(crate) fn take_parts(&mut self) -> Parts<M> {
+        Parts {
+            records: std::mem::take(&mut self.records),
+            messages: std::mem::take(&mut self.messages),
+            at_once: std::mem::take(&mut self.at_once),
+            behind: std::mem::take(&mut self.behind),
+            decided: std::mem::take(&mut self.decided),
+            dropped: std::mem::take(&mut self.dropped),
+        }
+    }
+}
+
+/// A Ready's contents, moved out by the pipeline.
+pub(crate) struct Parts<M> {
+    pub(crate) records: Vec<Record>,
+    pub(crate) messages: Vec<(NodeId, M)>,
+    pub(crate) at_once: Vec<bool>,
+    pub(crate) behind: Vec<Record>,
+    pub(crate) decided: Vec<(Slot, Value)>,
+    pub(crate) dropped: Vec<Command>,
 }

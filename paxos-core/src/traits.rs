@@ -1,7 +1,7 @@
 //! The adapter traits that the IO edges implement, and in-memory storage.
 
+use crate::durable::{DurableState, Record};
 use crate::error::Error;
-use crate::ready::{DurableState, Record};
 use crate::types::NodeId;
 
 /// Durable storage for one node's [`Record`]s.
@@ -38,6 +38,25 @@ pub trait Storage {
     /// storage on a thread of its own and call non-blocking storage inline.
     fn blocks(&self) -> bool {
         true
+    }
+}
+
+impl<S: Storage + ?Sized> Storage for Box<S> {
+    type Error = S::Error;
+    fn load(&mut self) -> Result<DurableState, Self::Error> {
+        (**self).load()
+    }
+    fn append(&mut self, records: &[Record]) -> Result<(), Self::Error> {
+        (**self).append(records)
+    }
+    fn append_owned(&mut self, records: Vec<Record>) -> Result<(), Self::Error> {
+        (**self).append_owned(records)
+    }
+    fn sync(&mut self) -> Result<(), Self::Error> {
+        (**self).sync()
+    }
+    fn blocks(&self) -> bool {
+        (**self).blocks()
     }
 }
 
@@ -110,6 +129,11 @@ impl MemStorage {
     /// The records that survive a crash.
     pub fn synced_records(&self) -> &[Record] {
         &self.records[..self.synced]
+    }
+
+    /// Records appended but not yet synced.
+    pub fn unsynced(&self) -> usize {
+        self.records.len() - self.synced
     }
 
     fn failing(&self) -> Option<u64> {

@@ -1,6 +1,7 @@
 use super::{Config, Message};
 use crate::bugs::PlantedBugs;
-use crate::ready::{DurableState, Ready, Record};
+use crate::durable::{DurableState, Record};
+use crate::ready::Ready;
 use crate::types::{Ballot, NodeId, Slot, Value};
 use std::collections::BTreeSet;
 
@@ -51,7 +52,7 @@ impl Acceptor {
                         ballot: *ballot,
                         value: value.clone(),
                     };
-                    ready.messages.push((from, reply));
+                    ready.send(from, reply);
                 }
             }
             _ => {}
@@ -65,18 +66,18 @@ impl Acceptor {
                 ballot,
                 promised: self.promised,
             };
-            ready.messages.push((from, nack));
+            ready.send(from, nack);
             return;
         }
         if ballot > self.promised {
             self.promised = ballot;
-            ready.persist.push(Record::Promise(ballot));
+            ready.persist(Record::Promise(ballot));
         }
         let reply = Message::Promise {
             ballot,
             accepted: self.accepted.clone(),
         };
-        ready.messages.push((from, reply));
+        ready.send(from, reply);
     }
 
     fn on_accept(
@@ -91,13 +92,13 @@ impl Acceptor {
                 ballot,
                 promised: self.promised,
             };
-            ready.messages.push((from, nack));
+            ready.send(from, nack);
             return;
         }
         let proposal = (ballot, value);
         if self.accepted.as_ref() != Some(&proposal) {
             self.promised = ballot;
-            ready.persist.push(Record::Accept {
+            ready.persist(Record::Accept {
                 slot: Slot(0),
                 ballot,
                 value: proposal.1.clone(),

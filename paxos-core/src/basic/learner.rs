@@ -60,7 +60,7 @@ impl Learner {
                 .then(|| entry.0.clone())
         };
         if let Some(v) = decided {
-            ready.decided.push((Slot(0), v.clone()));
+            ready.deliver(Slot(0), v.clone());
             self.decided = Some(v);
             self.votes.clear();
         }
@@ -77,11 +77,11 @@ impl Learner {
         self.asked_at = self.now;
         self.asks += 1;
         let acceptors: Vec<NodeId> = self.config.quorum.acceptors().collect();
-        ready.broadcast(acceptors, Message::Learn);
+        ready.broadcast_now(acceptors, Message::Learn);
         let proposers = &self.config.proposers;
         if !self.votes.is_empty() && !proposers.is_empty() {
             let to = proposers[(self.asks % proposers.len() as u64) as usize];
-            ready.messages.push((to, Message::Recover));
+            ready.send_now(to, Message::Recover);
         }
     }
 }

@@ -1,5 +1,6 @@
 use super::{Config, Message};
-use crate::ready::{DurableState, Ready, Record};
+use crate::durable::{DurableState, Record};
+use crate::ready::Ready;
 use crate::types::{Ballot, Jitter, NodeId, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -118,7 +119,7 @@ impl Proposer {
         self.round = self.round.max(self.seen.round) + 1;
         let ballot = Ballot::new(self.round, self.id);
         // The reservation must be durable before the Prepare leaves.
-        ready.persist.push(Record::Round(self.round));
+        ready.persist(Record::Round(self.round));
         let acceptors: Vec<NodeId> = self.config.quorum.acceptors().collect();
         ready.broadcast(acceptors, Message::Prepare { ballot });
         self.phase = Phase::Preparing {
@@ -189,7 +190,7 @@ impl Proposer {
             ballot,
             value: value.clone(),
         };
-        ready.broadcast(acceptors, accept);
+        ready.broadcast_now(acceptors, accept);
         self.phase = Phase::Accepting {
             ballot,
             value,

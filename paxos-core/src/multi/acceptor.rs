@@ -1,6 +1,7 @@
 use super::accepted::AcceptedLog;
 use super::{split_by_size, Config, Message};
-use crate::ready::{DurableState, Ready, Record};
+use crate::durable::{DurableState, Record};
+use crate::ready::Ready;
 use crate::types::{Ballot, NodeId, Slot, Value};
 
 /// A Multi-Paxos acceptor: one promise for all slots, and per slot the
@@ -52,9 +53,7 @@ impl Acceptor {
 
     fn nack(&self, to: NodeId, ballot: Ballot, ready: &mut Ready<Message>) {
         let promised = self.promised;
-        ready
-            .messages
-            .push((to, Message::Nack { ballot, promised }));
+        ready.send(to, Message::Nack { ballot, promised });
     }
 
     fn on_prepare(
@@ -69,7 +68,7 @@ impl Acceptor {
         }
         if ballot > self.promised {
             self.promised = ballot;
-            ready.persist.push(Record::Promise(ballot));
+            ready.persist(Record::Promise(ballot));
         }
         let accepted: Vec<(Slot, Ballot, Value)> = self
             .accepted
@@ -96,7 +95,7 @@ impl Acceptor {
                 part,
                 parts,
             };
-            ready.messages.push((from, promise));
+            ready.send(from, promise);
         }
     }
 
@@ -114,12 +113,12 @@ impl Acceptor {
             // Accepting in `ballot` promises it too; the Accept records below
             // carry that promise, but an empty batch must still persist it.
             self.promised = ballot;
-            ready.persist.push(Record::Promise(ballot));
+            ready.persist(Record::Promise(ballot));
         }
         let mut slots = Vec::with_capacity(entries.len());
         for (slot, value) in entries {
             if self.accepted.set(slot, ballot, value.clone()) {
-                ready.persist.push(Record::Accept {
+                ready.persist(Record::Accept {
                     slot,
                     ballot,
                     value,
@@ -127,8 +126,6 @@ impl Acceptor {
             }
             slots.push(slot);
         }
-        ready
-            .messages
-            .push((from, Message::Accepted { ballot, slots }));
+        ready.send(from, Message::Accepted { ballot, slots });
     }
 }

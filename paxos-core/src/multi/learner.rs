@@ -1,5 +1,6 @@
 use super::{Config, Message};
-use crate::ready::{DurableState, Ready, Record};
+use crate::durable::{DurableState, Record};
+use crate::ready::Ready;
 use crate::types::{Ballot, NodeId, Slot, Value};
 use std::collections::BTreeMap;
 
@@ -46,7 +47,7 @@ impl Learner {
     /// A learner with a durable log: it resumes after the entries in
     /// `state.decided` (see [`DurableState::decided_prefix`], which the driver
     /// replays to its state machine), and returns each entry it delivers
-    /// from now on as a [`Record::Decided`] in `ready.persist`.
+    /// from now on as a [`Record::Decided`] to write behind.
     ///
     /// Those records need not be synced before delivery: a chosen value is a
     /// fact, durable at a quorum of acceptors already. A driver may write
@@ -116,9 +117,9 @@ impl Learner {
                 slot: self.next,
                 value: value.clone(),
             };
-            ready.persist.push(record);
+            ready.write_behind(record);
         }
-        ready.decided.push((self.next, value));
+        ready.deliver(self.next, value);
         self.next = self.next.next();
     }
 
@@ -144,9 +145,7 @@ impl Learner {
         };
         self.asked_at = self.now;
         self.asked_from = Some(self.next);
-        ready
-            .messages
-            .push((to, Message::CatchUp { from: self.next }));
+        ready.send_now(to, Message::CatchUp { from: self.next });
     }
 
     /// Advances time by one tick; a learner that is behind and has not been

@@ -1,8 +1,9 @@
 use super::chosen::ChosenLog;
 use super::window::SlotWindow;
 use super::{split_by_size, Budget, Config, Message};
+use crate::durable::{DurableState, Record};
 use crate::quorum::QuorumSystem;
-use crate::ready::{DurableState, Ready, Record};
+use crate::ready::Ready;
 use crate::types::{Ballot, Command, Jitter, NodeId, Slot, Value};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
@@ -257,7 +258,7 @@ impl Proposer {
 
     /// Submits a client command. A leader queues it for the next batch; a
     /// candidate queues it until the election ends; a follower forwards it
-    /// to the leader it knows, or returns it in `ready.dropped` if it knows
+    /// to the leader it knows, or returns it in `ready.dropped()` if it knows
     /// none or its queue is full.
     pub fn propose(&mut self, command: Command, ready: &mut Ready<Message>) {
         self.propose_batch(std::iter::once(command), ready);
@@ -280,14 +281,16 @@ impl Proposer {
                 let commands: Vec<Command> = commands.map(Arc::unwrap_or_clone).collect();
                 let bytes_max = self.config.message_bytes_max;
                 for commands in split_by_size(commands, usize::MAX, bytes_max, Command::size_hint) {
-                    ready.messages.push((*l, Message::Forward { commands }));
+                    ready.send_now(*l, Message::Forward { commands });
                 }
             }
-            Role::Follower { .. } => ready.dropped.extend(commands.map(Arc::unwrap_or_clone)),
+            Role::Follower { .. } => {
+                commands.for_each(|c| ready.drop_command(Arc::unwrap_or_clone(c)))
+            }
             Role::Candidate { .. } | Role::Leader { .. } => {
                 for command in commands {
                     if self.queue.len() >= self.config.queue_max {
-                        ready.dropped.push(Arc::unwrap_or_clone(command));
+                        ready.drop_command(Arc::unwrap_or_clone(command));
                     } else {
                         self.queue.push_back(command);
                     }
@@ -320,14 +323,14 @@ impl Proposer {
                 let bytes_max = self.config.message_bytes_max;
                 for entries in split_by_size(entries, usize::MAX, bytes_max, |(_, v)| v.size_hint())
                 {
-                    ready.messages.push((from, Message::Decide { entries }));
+                    ready.send_now(from, Message::Decide { entries });
                 }
             }
             Message::Forward { commands } => {
                 // Only one hop: a follower that gets a forward drops it
                 // rather than bounce it between two stale nodes.
                 if matches!(self.role, Role::Follower { .. }) {
-                    ready.dropped.extend(commands);
+                    commands.into_iter().for_each(|c| ready.drop_command(c));
                 } else {
                     self.propose_batch(commands, ready);
                 }
@@ -397,7 +400,7 @@ impl Proposer {
         self.abandon(ready);
         self.round = self.round.max(self.seen.round) + 1;
         // Durable before the Prepare leaves: a restart must not reuse it.
-        ready.persist.push(Record::Round(self.round));
+        ready.persist(Record::Round(self.round));
         let ballot = Ballot::new(self.round, self.id);
         self.seen = self.seen.max(ballot);
         let first_slot = self.chosen.commit();
@@ -416,7 +419,7 @@ impl Proposer {
         if let Role::Leader { inflight, .. } = &mut self.role {
             for (_, f) in inflight.take_all() {
                 if let Value::Command(c) = f.value {
-                    ready.dropped.push(Arc::unwrap_or_clone(c));
+                    ready.drop_command(Arc::unwrap_or_clone(c));
                 }
             }
         }
@@ -464,7 +467,7 @@ impl Proposer {
             let ask = Message::CatchUp {
                 from: self.chosen.commit(),
             };
-            ready.messages.push((from, ask));
+            ready.send_now(from, ask);
         }
         match self.my_ballot() {
             Some(mine) if mine >= ballot => {}
@@ -590,7 +593,7 @@ impl Proposer {
             ballot,
             commit: self.chosen.commit(),
         };
-        ready.broadcast(self.audience(), hb);
+        ready.broadcast_now(self.audience(), hb);
     }
 
     /// An empty Accept asks each acceptor not heard from since the last
@@ -611,7 +614,7 @@ impl Proposer {
             ballot: *ballot,
             entries: Vec::new(),
         };
-        ready.broadcast(quiet, probe);
+        ready.broadcast_now(quiet, probe);
     }
 
     /// Sends queued commands while fewer than `pipeline_max` batches are in flight.
@@ -677,7 +680,7 @@ impl Proposer {
             ballot: *ballot,
             entries,
         };
-        ready.broadcast(acceptors, accept);
+        ready.broadcast_now(acceptors, accept);
     }
 
     fn on_accepted(
@@ -731,7 +734,7 @@ impl Proposer {
         let audience = self.audience();
         let bytes_max = self.config.message_bytes_max;
         for entries in split_by_size(decided, usize::MAX, bytes_max, |(_, v)| v.size_hint()) {
-            ready.broadcast(audience.iter().copied(), Message::Decide { entries });
+            ready.broadcast_now(audience.iter().copied(), Message::Decide { entries });
         }
         self.flush(ready);
     }
@@ -773,7 +776,7 @@ impl Proposer {
                     ballot: *ballot,
                     entries,
                 };
-                ready.messages.push((a, accept));
+                ready.send_now(a, accept);
             }
         }
     }

@@ -71,7 +71,7 @@ fn to_learner(learner: &mut Learner, from: NodeId, msg: Message) -> Ready<Messag
 
 fn prepares(ready: &Ready<Message>) -> Vec<(NodeId, Ballot)> {
     ready
-        .messages
+        .messages()
         .iter()
         .filter_map(|(to, m)| match m {
             Message::Prepare { ballot } => Some((*to, *ballot)),
@@ -122,9 +122,9 @@ impl Cluster {
 fn acceptor_promises_prepare_above_its_promise_and_persists_it_in_the_same_ready() {
     let mut acceptor = fresh_acceptor();
     let ready = to_acceptor(&mut acceptor, P, Message::Prepare { ballot: b(1, P) });
-    assert_eq!(ready.persist, vec![Record::Promise(b(1, P))]);
+    assert_eq!(ready.records(), vec![Record::Promise(b(1, P))]);
     assert_eq!(
-        ready.messages,
+        ready.messages(),
         vec![(
             P,
             Message::Promise {
@@ -141,9 +141,9 @@ fn acceptor_rejects_prepare_below_promised_ballot() {
     let mut acceptor = fresh_acceptor();
     let _ = to_acceptor(&mut acceptor, Q, Message::Prepare { ballot: b(2, Q) });
     let ready = to_acceptor(&mut acceptor, P, Message::Prepare { ballot: b(1, P) });
-    assert!(ready.persist.is_empty());
+    assert!(ready.records().is_empty());
     assert_eq!(
-        ready.messages,
+        ready.messages(),
         vec![(
             P,
             Message::Nack {
@@ -160,7 +160,7 @@ fn acceptor_rejects_prepare_of_same_round_from_lower_node() {
     let mut acceptor = fresh_acceptor();
     let _ = to_acceptor(&mut acceptor, Q, Message::Prepare { ballot: b(1, Q) });
     let ready = to_acceptor(&mut acceptor, P, Message::Prepare { ballot: b(1, P) });
-    assert!(matches!(ready.messages[..], [(P, Message::Nack { .. })]));
+    assert!(matches!(ready.messages()[..], [(P, Message::Nack { .. })]));
 }
 
 #[test]
@@ -168,8 +168,8 @@ fn acceptor_repromises_a_duplicate_prepare_without_a_new_record() {
     let mut acceptor = fresh_acceptor();
     let first = to_acceptor(&mut acceptor, P, Message::Prepare { ballot: b(1, P) });
     let again = to_acceptor(&mut acceptor, P, Message::Prepare { ballot: b(1, P) });
-    assert!(again.persist.is_empty(), "nothing new to persist");
-    assert_eq!(again.messages, first.messages, "the same promise again");
+    assert!(again.records().is_empty(), "nothing new to persist");
+    assert_eq!(again.messages(), first.messages(), "the same promise again");
 }
 
 #[test]
@@ -184,7 +184,7 @@ fn acceptor_accepts_at_promised_ballot_and_reports_to_proposer_and_every_learner
     };
     let ready = to_acceptor(&mut acceptor, P, accept);
     assert_eq!(
-        ready.persist,
+        ready.records(),
         vec![Record::Accept {
             slot: Slot(0),
             ballot: b(1, P),
@@ -195,7 +195,7 @@ fn acceptor_accepts_at_promised_ballot_and_reports_to_proposer_and_every_learner
         ballot: b(1, P),
         value: value(1),
     };
-    let mut sent = ready.messages.clone();
+    let mut sent = ready.messages().to_vec();
     sent.sort();
     assert_eq!(
         sent,
@@ -214,14 +214,14 @@ fn acceptor_accepts_above_promised_ballot_and_raises_its_promise() {
         value: value(2),
     };
     let ready = to_acceptor(&mut acceptor, Q, accept);
-    assert!(ready.persist.contains(&Record::Accept {
+    assert!(ready.records().contains(&Record::Accept {
         slot: Slot(0),
         ballot: b(2, Q),
         value: value(2)
     }));
     assert_eq!(acceptor.promised(), b(2, Q));
     // The raised promise survives a restart: the Accept record carries it.
-    let state = DurableState::from_records(&ready.persist);
+    let state = DurableState::from_records(ready.records());
     assert_eq!(state.promised, b(2, Q));
 }
 
@@ -234,9 +234,9 @@ fn acceptor_rejects_accept_below_promised_ballot() {
         value: value(1),
     };
     let ready = to_acceptor(&mut acceptor, P, accept);
-    assert!(ready.persist.is_empty());
+    assert!(ready.records().is_empty());
     assert_eq!(
-        ready.messages,
+        ready.messages(),
         vec![(
             P,
             Message::Nack {
@@ -257,9 +257,9 @@ fn acceptor_reaccepts_a_duplicate_accept_without_a_new_record() {
     };
     let first = to_acceptor(&mut acceptor, P, accept.clone());
     let again = to_acceptor(&mut acceptor, P, accept);
-    assert_eq!(first.persist.len(), 1);
-    assert!(again.persist.is_empty());
-    assert_eq!(again.messages, first.messages);
+    assert_eq!(first.records().len(), 1);
+    assert!(again.records().is_empty());
+    assert_eq!(again.messages(), first.messages());
 }
 
 #[test]
@@ -274,7 +274,7 @@ fn acceptor_promise_reports_its_highest_ballot_accepted_proposal() {
     }
     let ready = to_acceptor(&mut acceptor, P, Message::Prepare { ballot: b(3, P) });
     assert_eq!(
-        ready.messages,
+        ready.messages(),
         vec![(
             P,
             Message::Promise {
@@ -298,7 +298,7 @@ fn acceptor_restored_from_durable_state_keeps_its_promise_and_accepted_value() {
         Message::Prepare { ballot: b(3, Q) },
     ];
     for msg in steps {
-        records.extend(to_acceptor(&mut acceptor, P, msg).persist);
+        records.extend(to_acceptor(&mut acceptor, P, msg).records().iter().cloned());
     }
     let mut restored = Acceptor::restore(&config(), &DurableState::from_records(&records));
     assert_eq!(restored, acceptor);
@@ -306,7 +306,7 @@ fn acceptor_restored_from_durable_state_keeps_its_promise_and_accepted_value() {
     assert_eq!(restored.accepted(), Some(&(b(1, P), value(1))));
     let ready = to_acceptor(&mut restored, P, Message::Prepare { ballot: b(2, P) });
     assert!(matches!(
-        ready.messages[..],
+        ready.messages()[..],
         [(P, Message::Nack { promised, .. })] if promised == b(3, Q)
     ));
 }
@@ -322,9 +322,9 @@ fn acceptor_answers_learn_with_its_accepted_proposal_only() {
     };
     let _ = to_acceptor(&mut acceptor, P, accept);
     let ready = to_acceptor(&mut acceptor, L, Message::Learn);
-    assert!(ready.persist.is_empty());
+    assert!(ready.records().is_empty());
     assert_eq!(
-        ready.messages,
+        ready.messages(),
         vec![(
             L,
             Message::Accepted {
@@ -344,12 +344,12 @@ fn proposer_persists_its_round_in_the_same_ready_as_its_prepare_to_every_accepto
     proposer.propose(value(1), &mut ready);
     let ballot = proposer.ballot().unwrap();
     assert_eq!(ballot.node, P, "a proposer only uses its own ballots");
-    assert_eq!(ready.persist, vec![Record::Round(ballot.round)]);
+    assert_eq!(ready.records(), vec![Record::Round(ballot.round)]);
     assert_eq!(
         prepares(&ready),
         vec![(A1, ballot), (A2, ballot), (A3, ballot)]
     );
-    assert_eq!(ready.messages.len(), 3);
+    assert_eq!(ready.messages().len(), 3);
 }
 
 /// A proposer that has sent its Prepare, and its ballot.
@@ -371,7 +371,7 @@ fn preparing_proposer(own: Value) -> (Proposer, Ballot) {
 
 fn accepts(ready: &Ready<Message>) -> Vec<(NodeId, Ballot, Value)> {
     ready
-        .messages
+        .messages()
         .iter()
         .filter_map(|(to, m)| match m {
             Message::Accept { ballot, value } => Some((*to, *ballot, value.clone())),
@@ -505,7 +505,7 @@ fn proposer_never_reuses_a_ballot_after_restore() {
         proposer.retry(&mut ready);
         used.insert(proposer.ballot().unwrap());
         // The driver syncs the rounds before the Prepares leave.
-        storage.append(&ready.persist).unwrap();
+        storage.append(&ready.records()).unwrap();
         storage.sync().unwrap();
         storage.crash();
         let state = storage.load().unwrap();
@@ -527,13 +527,13 @@ fn proposer_restored_from_its_records_prepares_above_its_last_ballot() {
     let mut ready = Ready::new();
     proposer.propose(value(1), &mut ready);
     let before = proposer.ballot().unwrap();
-    let state = DurableState::from_records(&ready.persist);
+    let state = DurableState::from_records(ready.records());
     let mut restored = Proposer::restore(P, &config(), &state, 1);
     let mut ready = Ready::new();
     restored.propose(value(1), &mut ready);
     let after = restored.ballot().unwrap();
     assert!(after > before, "{after} reuses or goes below {before}");
-    assert_eq!(ready.persist, vec![Record::Round(after.round)]);
+    assert_eq!(ready.records(), vec![Record::Round(after.round)]);
 }
 
 #[test]
@@ -557,7 +557,7 @@ fn proposer_backs_off_on_nack_then_retries_above_the_nacking_promise() {
     let next = proposer.ballot().unwrap();
     assert!(next > promised, "{next} must beat the promise {promised}");
     assert_eq!(next.node, P);
-    assert_eq!(ready.persist, vec![Record::Round(next.round)]);
+    assert_eq!(ready.records(), vec![Record::Round(next.round)]);
     assert_eq!(prepares(&ready), vec![(A1, next), (A2, next), (A3, next)]);
 }
 
@@ -701,12 +701,12 @@ fn learner_decides_only_on_a_phase2_quorum_in_one_ballot() {
     assert!(ready.is_empty());
     let ready = to_learner(&mut learner, A2, accepted(b(2, Q), value(2)));
     assert!(
-        ready.decided.is_empty(),
+        ready.decided().is_empty(),
         "two acceptors in different ballots"
     );
     assert_eq!(learner.decided(), None);
     let ready = to_learner(&mut learner, A3, accepted(b(2, Q), value(2)));
-    assert_eq!(ready.decided, vec![(Slot(0), value(2))]);
+    assert_eq!(ready.decided(), vec![(Slot(0), value(2))]);
     assert_eq!(learner.decided(), Some(&value(2)));
 }
 
@@ -715,7 +715,7 @@ fn learner_does_not_count_a_repeated_report_twice() {
     let mut learner = Learner::new(&config());
     let _ = to_learner(&mut learner, A1, accepted(b(1, P), value(1)));
     let ready = to_learner(&mut learner, A1, accepted(b(1, P), value(1)));
-    assert!(ready.decided.is_empty());
+    assert!(ready.decided().is_empty());
     assert_eq!(learner.decided(), None);
 }
 
@@ -724,7 +724,7 @@ fn learner_ignores_accepted_reports_from_non_acceptors() {
     let mut learner = Learner::new(&config());
     let _ = to_learner(&mut learner, A1, accepted(b(1, P), value(1)));
     let ready = to_learner(&mut learner, P, accepted(b(1, P), value(1)));
-    assert!(ready.decided.is_empty());
+    assert!(ready.decided().is_empty());
     assert_eq!(learner.decided(), None);
 }
 
@@ -733,7 +733,12 @@ fn learner_delivers_its_decision_once() {
     let mut learner = Learner::new(&config());
     let mut decided = Vec::new();
     for from in [A1, A2, A3, A1] {
-        decided.extend(to_learner(&mut learner, from, accepted(b(1, P), value(1))).decided);
+        decided.extend(
+            to_learner(&mut learner, from, accepted(b(1, P), value(1)))
+                .decided()
+                .iter()
+                .cloned(),
+        );
     }
     assert_eq!(decided, vec![(Slot(0), value(1))]);
 }
@@ -750,7 +755,7 @@ fn learner_asks_every_acceptor_after_learner_timeout_ticks() {
     let mut ready = Ready::new();
     learner.tick(&mut ready);
     assert_eq!(
-        ready.messages,
+        ready.messages(),
         vec![
             (A1, Message::Learn),
             (A2, Message::Learn),
@@ -768,7 +773,7 @@ fn learner_that_saw_some_accepts_also_asks_a_proposer_for_recovery() {
     for _ in 0..config.learner_timeout {
         let mut ready = Ready::new();
         learner.tick(&mut ready);
-        asked.extend(ready.messages);
+        asked.extend(ready.messages().iter().cloned());
     }
     let recover: Vec<_> = asked
         .iter()

@@ -10,5 +10,6 @@
 mod basic_roles;
 mod multi_roles;
 mod net;
+mod pipeline;
 mod quorum;
 mod storage;

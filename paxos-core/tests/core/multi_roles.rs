@@ -258,9 +258,9 @@ fn multi_acceptor_promise_reports_accepted_entries_from_first_slot_on() {
         first_slot: Slot(2),
     };
     let ready = handle_acceptor(&mut acceptor, P5, prepare);
-    assert_eq!(ready.persist, vec![Record::Promise(b(2, P5))]);
+    assert_eq!(ready.records(), vec![Record::Promise(b(2, P5))]);
     assert_eq!(
-        ready.messages,
+        ready.messages(),
         vec![(
             P5,
             Message::Promise {
@@ -287,9 +287,9 @@ fn multi_acceptor_rejects_prepare_below_promised_ballot() {
         first_slot: Slot(0),
     };
     let ready = handle_acceptor(&mut acceptor, P4, low);
-    assert!(ready.persist.is_empty());
+    assert!(ready.records().is_empty());
     assert_eq!(
-        ready.messages,
+        ready.messages(),
         vec![(
             P4,
             Message::Nack {
@@ -313,9 +313,9 @@ fn multi_acceptor_rejects_accept_below_promised_ballot() {
         entries: vec![(Slot(0), val(1))],
     };
     let ready = handle_acceptor(&mut acceptor, P4, accept);
-    assert!(ready.persist.is_empty());
+    assert!(ready.records().is_empty());
     assert_eq!(
-        ready.messages,
+        ready.messages(),
         vec![(
             P4,
             Message::Nack {
@@ -349,9 +349,9 @@ fn multi_acceptor_persists_accepted_entries_in_the_same_ready_as_its_accepted_re
             value: value.clone(),
         })
         .collect();
-    assert_eq!(ready.persist, records);
+    assert_eq!(ready.records(), records);
     assert_eq!(
-        ready.messages,
+        ready.messages(),
         vec![(
             P4,
             Message::Accepted {
@@ -370,7 +370,7 @@ fn multi_acceptor_accept_above_its_promise_persists_the_raised_promise_even_for_
         entries: Vec::new(),
     };
     let ready = handle_acceptor(&mut acceptor, P4, accept);
-    assert_eq!(ready.persist, vec![Record::Promise(b(4, P4))]);
+    assert_eq!(ready.records(), vec![Record::Promise(b(4, P4))]);
     assert_eq!(acceptor.promised(), b(4, P4));
 }
 
@@ -383,9 +383,9 @@ fn multi_acceptor_reaccepts_duplicate_entries_without_new_records() {
     };
     let first = handle_acceptor(&mut acceptor, P4, accept.clone());
     let again = handle_acceptor(&mut acceptor, P4, accept);
-    assert!(!first.persist.is_empty());
-    assert!(again.persist.is_empty());
-    assert_eq!(again.messages, first.messages);
+    assert!(!first.records().is_empty());
+    assert!(again.records().is_empty());
+    assert_eq!(again.messages(), first.messages());
 }
 
 #[test]
@@ -420,7 +420,12 @@ fn multi_acceptor_restored_from_its_records_keeps_promise_and_accepted_slots() {
         },
     ];
     for msg in steps {
-        records.extend(handle_acceptor(&mut acceptor, P4, msg).persist);
+        records.extend(
+            handle_acceptor(&mut acceptor, P4, msg)
+                .records()
+                .iter()
+                .cloned(),
+        );
     }
     let mut restored = Acceptor::restore(&config(), &DurableState::from_records(&records));
     assert_eq!(restored, acceptor);
@@ -429,7 +434,7 @@ fn multi_acceptor_restored_from_its_records_keeps_promise_and_accepted_slots() {
         first_slot: Slot(0),
     };
     let ready = handle_acceptor(&mut restored, P5, low);
-    assert!(matches!(ready.messages[..], [(P5, Message::Nack { .. })]));
+    assert!(matches!(ready.messages()[..], [(P5, Message::Nack { .. })]));
 }
 
 // ------------------------------------------------------ proposer: election
@@ -454,13 +459,13 @@ fn follower_stands_for_election_after_election_timeout_without_heartbeat() {
     let (t, ballot, ready) = stood.expect("stood within the timeout plus jitter");
     assert!(t >= config.election_timeout, "stood early, at tick {t}");
     assert_eq!(ballot.node, P4);
-    assert_eq!(ready.persist, vec![Record::Round(ballot.round)]);
+    assert_eq!(ready.records(), vec![Record::Round(ballot.round)]);
     let prepare = Message::Prepare {
         ballot,
         first_slot: Slot(0),
     };
     let want: Vec<_> = ACCEPTORS.iter().map(|a| (*a, prepare.clone())).collect();
-    assert_eq!(ready.messages, want);
+    assert_eq!(ready.messages(), want);
 }
 
 #[test]
@@ -514,13 +519,16 @@ fn candidate_with_a_phase1_quorum_of_promises_becomes_leader_and_heartbeats() {
     assert_eq!(p.status(), Status::Candidate { ballot });
     let ready = handle_proposer(&mut p, A2, promise(ballot, Vec::new()));
     assert_eq!(p.status(), Status::Leader { ballot });
-    assert!(ready.persist.is_empty());
-    assert!(accepts(&ready.messages).is_empty(), "nothing to re-propose");
+    assert!(ready.records().is_empty());
+    assert!(
+        accepts(&ready.messages()).is_empty(),
+        "nothing to re-propose"
+    );
     let hb = Message::Heartbeat {
         ballot,
         commit: Slot(0),
     };
-    assert_eq!(ready.messages, vec![(P5, hb.clone()), (L, hb)]);
+    assert_eq!(ready.messages(), vec![(P5, hb.clone()), (L, hb)]);
 }
 
 /// A command with a `len`-byte payload.
@@ -557,9 +565,9 @@ fn a_promise_over_message_bytes_max_comes_in_parts_that_add_up() {
         },
     );
     let mut all = Vec::new();
-    let n = ready.messages.len();
+    let n = ready.messages().len();
     assert!(n > 1, "split into parts");
-    for (i, (to, m)) in ready.messages.into_iter().enumerate() {
+    for (i, (to, m)) in ready.messages().iter().cloned().enumerate() {
         assert_eq!(to, P5);
         let Message::Promise {
             accepted,
@@ -610,7 +618,7 @@ fn a_candidate_counts_a_promise_only_once_all_its_parts_arrived() {
     // The second part completes it; its value must be re-proposed too.
     let ready = handle_proposer(&mut p, A2, part(1, vec![(Slot(1), b(1, P5), val(2))]));
     assert_eq!(p.status(), Status::Leader { ballot });
-    let proposed: Vec<(Slot, Value)> = accepts(&ready.messages)
+    let proposed: Vec<(Slot, Value)> = accepts(&ready.messages())
         .into_iter()
         .filter(|(to, _, _)| *to == A1)
         .flat_map(|(_, _, e)| e)
@@ -627,7 +635,7 @@ fn a_leader_splits_accepts_and_decides_by_message_bytes_max() {
     let ballot = elect_by_hand(&mut p, &config);
     let mut ready = Ready::new();
     p.propose_batch((1..=6).map(|i| big(i, 400)), &mut ready);
-    let to_a1: Vec<Entries> = accepts(&ready.messages)
+    let to_a1: Vec<Entries> = accepts(&ready.messages())
         .into_iter()
         .filter(|(to, _, _)| *to == A1)
         .map(|(_, _, e)| e)
@@ -645,7 +653,7 @@ fn a_leader_splits_accepts_and_decides_by_message_bytes_max() {
                 slots: slots.clone(),
             },
         );
-        decided.extend(decides(&ready.messages));
+        decided.extend(decides(&ready.messages()));
     }
     let to_learner: Vec<Entries> = decided
         .into_iter()
@@ -702,10 +710,10 @@ fn new_leader_reproposes_the_highest_ballot_value_per_slot_and_fills_holes_with_
         .iter()
         .map(|a| (*a, ballot, entries.clone()))
         .collect();
-    assert_eq!(accepts(&ready.messages), want);
+    assert_eq!(accepts(&ready.messages()), want);
     // New commands go after the re-proposed slots.
     let ready = propose(&mut p, cmd(1, 1));
-    let sent = accepts(&ready.messages);
+    let sent = accepts(&ready.messages());
     assert_eq!(sent.len(), 3);
     assert_eq!(sent[0].2, vec![(Slot(4), Value::from(cmd(1, 1)))]);
 }
@@ -721,7 +729,7 @@ fn candidate_queues_proposals_until_elected_then_sends_them() {
     let _ = handle_proposer(&mut p, A1, promise(ballot, Vec::new()));
     let ready = handle_proposer(&mut p, A2, promise(ballot, Vec::new()));
     assert_eq!(p.queued(), 0);
-    let sent = accepts(&ready.messages);
+    let sent = accepts(&ready.messages());
     assert_eq!(sent.len(), 3);
     assert!(sent
         .iter()
@@ -739,7 +747,7 @@ fn proposer_never_reuses_a_ballot_after_restore() {
         for _ in 0..2 {
             // Stand twice per life: the second election times out the first.
             let (ballot, ready) = stand(&mut p, &config);
-            storage.append(&ready.persist).unwrap();
+            storage.append(&ready.records()).unwrap();
             storage.sync().unwrap();
             used.push(ballot);
         }
@@ -784,29 +792,29 @@ fn leader_chooses_a_slot_on_a_phase2_quorum_and_sends_decide_to_learners_and_pro
     };
     let ready = handle_proposer(&mut p, A1, accepted.clone());
     assert!(
-        decides(&ready.messages).is_empty(),
+        decides(&ready.messages()).is_empty(),
         "one acceptor is not a quorum"
     );
     let ready = handle_proposer(&mut p, A1, accepted.clone());
     assert!(
-        decides(&ready.messages).is_empty(),
+        decides(&ready.messages()).is_empty(),
         "nor is the same one twice"
     );
     assert_eq!(p.commit(), Slot(0));
     let ready = handle_proposer(&mut p, A2, accepted.clone());
     let entries = vec![(Slot(0), Value::from(cmd(1, 1)))];
     assert_eq!(
-        decides(&ready.messages),
+        decides(&ready.messages()),
         vec![(P5, entries.clone()), (L, entries)]
     );
     assert_eq!(p.commit(), Slot(1));
     let ready = handle_proposer(&mut p, A3, accepted);
-    assert!(decides(&ready.messages).is_empty(), "decided once");
+    assert!(decides(&ready.messages()).is_empty(), "decided once");
 }
 
 /// The acceptors each non-empty `Accept` in `ready` goes to.
 fn accept_targets(ready: &Ready<Message>) -> Vec<NodeId> {
-    accepts(&ready.messages)
+    accepts(&ready.messages())
         .into_iter()
         .filter(|(_, _, entries)| !entries.is_empty())
         .map(|(to, _, _)| to)
@@ -840,7 +848,7 @@ fn thrifty_leader_sends_to_one_quorum_retransmits_to_all_then_prefers_who_answer
     };
     let _ = handle_proposer(&mut p, A1, accepted.clone());
     let ready = handle_proposer(&mut p, A3, accepted);
-    assert_eq!(decides(&ready.messages).len(), 2, "chosen by A1 and A3");
+    assert_eq!(decides(&ready.messages()).len(), 2, "chosen by A1 and A3");
     let ready = propose(&mut p, cmd(1, 2));
     assert_eq!(accept_targets(&ready), vec![A1, A3], "A3 answered last");
 }
@@ -872,7 +880,7 @@ fn leader_ignores_accepted_for_another_ballot_or_from_non_acceptors() {
     let _ = handle_proposer(&mut p, A2, stale);
     let _ = handle_proposer(&mut p, P5, current.clone());
     let ready = handle_proposer(&mut p, L, current);
-    assert!(decides(&ready.messages).is_empty());
+    assert!(decides(&ready.messages()).is_empty());
     assert_eq!(p.commit(), Slot(0));
 }
 
@@ -928,7 +936,7 @@ fn leader_returns_commands_beyond_queue_max_in_dropped() {
     elect_by_hand(&mut p, &config);
     let mut dropped = Vec::new();
     for seq in 0..5 {
-        dropped.extend(propose(&mut p, cmd(1, seq)).dropped);
+        dropped.extend(propose(&mut p, cmd(1, seq)).dropped().iter().cloned());
     }
     assert_eq!(p.queued(), 2);
     assert_eq!(dropped, vec![cmd(1, 3), cmd(1, 4)]);
@@ -958,7 +966,7 @@ fn leader_nacked_by_a_higher_ballot_steps_down_and_reports_in_flight_commands_as
     };
     let ready = handle_proposer(&mut p, A3, nack);
     assert_eq!(p.status(), Status::Follower { leader: None });
-    let mut dropped = ready.dropped.clone();
+    let mut dropped = ready.dropped().to_vec();
     dropped.sort();
     assert_eq!(dropped, vec![cmd(1, 1), cmd(2, 0), cmd(3, 0)]);
     assert!(
@@ -1056,7 +1064,7 @@ fn heartbeat_with_a_higher_ballot_makes_a_leader_step_down() {
     };
     let ready = handle_proposer(&mut p, P5, hb);
     assert_eq!(p.status(), Status::Follower { leader: Some(P5) });
-    assert_eq!(ready.dropped, vec![cmd(1, 1)]);
+    assert_eq!(ready.dropped(), vec![cmd(1, 1)]);
 }
 
 #[test]
@@ -1073,9 +1081,9 @@ fn leader_deposed_by_a_heartbeat_forwards_its_queued_commands_to_the_new_leader(
         commit: Slot(0),
     };
     let ready = handle_proposer(&mut p, P5, hb);
-    assert_eq!(ready.dropped, vec![cmd(1, 1)], "the in-flight one");
+    assert_eq!(ready.dropped(), vec![cmd(1, 1)], "the in-flight one");
     assert_eq!(
-        ready.messages,
+        ready.messages(),
         vec![(
             P5,
             Message::Forward {
@@ -1131,7 +1139,7 @@ fn follower_forwards_proposals_to_the_leader_it_knows() {
     let _ = handle_proposer(&mut p, P5, hb);
     let ready = propose(&mut p, cmd(1, 1));
     assert_eq!(
-        ready.messages,
+        ready.messages(),
         vec![(
             P5,
             Message::Forward {
@@ -1139,7 +1147,7 @@ fn follower_forwards_proposals_to_the_leader_it_knows() {
             }
         )]
     );
-    assert!(ready.dropped.is_empty());
+    assert!(ready.dropped().is_empty());
 }
 
 #[test]
@@ -1147,8 +1155,8 @@ fn follower_without_a_known_leader_returns_proposals_in_dropped() {
     let config = config();
     let mut p = proposer(P4, &config);
     let ready = propose(&mut p, cmd(1, 1));
-    assert!(ready.messages.is_empty());
-    assert_eq!(ready.dropped, vec![cmd(1, 1)]);
+    assert!(ready.messages().is_empty());
+    assert_eq!(ready.dropped(), vec![cmd(1, 1)]);
 }
 
 #[test]
@@ -1166,8 +1174,8 @@ fn forwarded_commands_are_chosen_by_the_leader_and_dropped_by_a_follower() {
         commands: vec![cmd(2, 1)],
     };
     let ready = handle_proposer(cluster.proposer(P5), P4, forward);
-    assert!(ready.messages.is_empty());
-    assert_eq!(ready.dropped, vec![cmd(2, 1)]);
+    assert!(ready.messages().is_empty());
+    assert_eq!(ready.dropped(), vec![cmd(2, 1)]);
 }
 
 #[test]
@@ -1186,7 +1194,7 @@ fn leader_answers_catch_up_with_chosen_entries_bounded_by_catchup_max() {
         (Slot(1), Value::from(cmd(1, 1))),
         (Slot(2), Value::from(cmd(1, 2))),
     ];
-    assert_eq!(ready.messages, vec![(L, Message::Decide { entries })]);
+    assert_eq!(ready.messages(), vec![(L, Message::Decide { entries })]);
     let ready = handle_proposer(cluster.proposer(P4), L, Message::CatchUp { from: Slot(5) });
     assert!(ready.is_empty(), "nothing chosen from slot 5 on");
 }
@@ -1232,10 +1240,10 @@ fn decide(entries: &[(u64, Value)]) -> Message {
 fn learner_delivers_in_slot_order_only() {
     let mut learner = Learner::new(&config());
     let ready = handle_learner(&mut learner, P4, decide(&[(1, val(1))]));
-    assert!(ready.decided.is_empty(), "slot 0 is missing");
+    assert!(ready.decided().is_empty(), "slot 0 is missing");
     assert_eq!(learner.next_slot(), Slot(0));
     let ready = handle_learner(&mut learner, P4, decide(&[(0, val(0))]));
-    assert_eq!(ready.decided, vec![(Slot(0), val(0)), (Slot(1), val(1))]);
+    assert_eq!(ready.decided(), vec![(Slot(0), val(0)), (Slot(1), val(1))]);
     assert_eq!(learner.next_slot(), Slot(2));
 }
 
@@ -1244,7 +1252,7 @@ fn learner_delivers_each_slot_once() {
     let mut learner = Learner::new(&config());
     let _ = handle_learner(&mut learner, P4, decide(&[(0, val(0))]));
     let ready = handle_learner(&mut learner, P5, decide(&[(0, val(0)), (1, val(1))]));
-    assert_eq!(ready.decided, vec![(Slot(1), val(1))]);
+    assert_eq!(ready.decided(), vec![(Slot(1), val(1))]);
 }
 
 #[test]
@@ -1266,7 +1274,7 @@ fn learner_asks_for_catch_up_after_retransmit_timeout_when_heartbeat_commit_is_a
     let mut ready = Ready::new();
     learner.tick(&mut ready);
     assert_eq!(
-        ready.messages,
+        ready.messages(),
         vec![(P4, Message::CatchUp { from: Slot(1) })]
     );
 }
@@ -1301,7 +1309,7 @@ fn learner_whose_catch_up_goes_unanswered_asks_another_proposer() {
     for _ in 0..2 * config.retransmit_timeout {
         let mut ready = Ready::new();
         learner.tick(&mut ready);
-        asked.extend(ready.messages);
+        asked.extend(ready.messages().iter().cloned());
     }
     let catch_up = Message::CatchUp { from: Slot(0) };
     assert_eq!(asked, vec![(P4, catch_up.clone()), (P5, catch_up)]);
@@ -1537,7 +1545,7 @@ fn leader_sends_commands_proposed_together_in_one_accept_per_acceptor() {
     let ballot = elect_by_hand(&mut p, &config);
     let mut ready = Ready::new();
     p.propose_batch((1..=10).map(|seq| cmd(1, seq)), &mut ready);
-    let sent = accepts(&ready.messages);
+    let sent = accepts(&ready.messages());
     assert_eq!(sent.len(), 3, "one Accept per acceptor: {sent:?}");
     for (_, bal, entries) in &sent {
         assert_eq!(*bal, ballot);
@@ -1560,9 +1568,9 @@ fn follower_forwards_commands_proposed_together_in_one_message() {
     let _ = handle_proposer(&mut p, P5, hb);
     let mut ready = Ready::new();
     p.propose_batch((1..=5).map(|seq| cmd(2, seq)), &mut ready);
-    assert_eq!(ready.messages.len(), 1);
+    assert_eq!(ready.messages().len(), 1);
     assert!(
-        matches!(&ready.messages[0], (to, Message::Forward { commands }) if *to == P5 && commands.len() == 5)
+        matches!(&ready.messages()[0], (to, Message::Forward { commands }) if *to == P5 && commands.len() == 5)
     );
 }
 
@@ -1587,9 +1595,10 @@ fn durable_learner_resumes_after_its_logged_prefix_and_logs_what_it_delivers() {
         entries: vec![(Slot(1), val(1)), (Slot(2), val(2))],
     };
     let ready = handle_learner(&mut learner, P4, decide);
-    assert_eq!(ready.decided, vec![(Slot(2), val(2))]);
+    assert_eq!(ready.decided(), vec![(Slot(2), val(2))]);
+    assert!(ready.records().is_empty(), "nothing gates a chosen value");
     assert_eq!(
-        ready.persist,
+        ready.written_behind(),
         vec![paxos_core::Record::Decided {
             slot: Slot(2),
             value: val(2)
@@ -1604,7 +1613,8 @@ fn durable_learner_resumes_after_its_logged_prefix_and_logs_what_it_delivers() {
             entries: vec![(Slot(0), val(0))],
         },
     );
-    assert!(ready.persist.is_empty());
+    assert!(ready.records().is_empty());
+    assert!(ready.written_behind().is_empty());
 }
 
 #[test]
@@ -1615,7 +1625,7 @@ fn proposer_seeded_with_a_chosen_prefix_stands_from_its_end() {
     assert_eq!(p.commit(), Slot(5));
     let (_, ready) = stand(&mut p, &config);
     assert!(ready
-        .messages
+        .messages()
         .iter()
         .any(|(_, m)| matches!(m, Message::Prepare { first_slot, .. } if *first_slot == Slot(5))));
 }
@@ -1639,13 +1649,13 @@ fn catch_up_cost(message_bytes_max: usize, n: u64) -> (usize, usize) {
     while to_proposer.is_empty() {
         let mut ready = Ready::new();
         learner.tick(&mut ready);
-        to_proposer.extend(ready.messages.into_iter().map(|(_, m)| m));
+        to_proposer.extend(ready.messages().iter().cloned().map(|(_, m)| m));
     }
     let (mut msgs, mut entries) = (0, 0);
     while learner.next_slot() < Slot(n) || !to_proposer.is_empty() || !to_learner.is_empty() {
         if let Some(m) = to_proposer.pop_front() {
             let ready = handle_proposer(&mut p, L, m);
-            for (_, m) in ready.messages {
+            for (_, m) in ready.messages().iter().cloned() {
                 if let Message::Decide { entries: e } = &m {
                     msgs += 1;
                     entries += e.len();
@@ -1654,7 +1664,7 @@ fn catch_up_cost(message_bytes_max: usize, n: u64) -> (usize, usize) {
             }
         } else if let Some(m) = to_learner.pop_front() {
             let ready = handle_learner(&mut learner, P4, m);
-            to_proposer.extend(ready.messages.into_iter().map(|(_, m)| m));
+            to_proposer.extend(ready.messages().iter().cloned().map(|(_, m)| m));
         } else {
             break;
         }
@@ -1696,7 +1706,7 @@ fn a_thrifty_takeover_goes_to_the_acceptors_that_promised() {
         promise(ballot, vec![(Slot(0), b(1, P5), val(1))]),
     );
     assert_eq!(p.status(), Status::Leader { ballot });
-    let to: Vec<NodeId> = accepts(&ready.messages)
+    let to: Vec<NodeId> = accepts(&ready.messages())
         .into_iter()
         .map(|(to, _, _)| to)
         .collect();
@@ -1714,7 +1724,7 @@ fn a_lagging_follower_asks_for_catch_up_at_most_once_per_retransmit_timeout() {
         };
         let ready = handle_proposer(p, P4, hb);
         ready
-            .messages
+            .messages()
             .iter()
             .filter(|(_, m)| matches!(m, Message::CatchUp { .. }))
             .count()
@@ -1739,7 +1749,7 @@ fn ticks_to_stand(p: &mut Proposer, config: &Config) -> u64 {
         p.tick(&mut ready);
         if matches!(p.status(), Status::Candidate { .. })
             && ready
-                .messages
+                .messages()
                 .iter()
                 .any(|(_, m)| matches!(m, Message::Prepare { .. }))
         {

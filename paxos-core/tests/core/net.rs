@@ -2,14 +2,15 @@
 //!
 //! Goal: let a test run a whole exchange between roles without writing the
 //! delivery loop each time, while keeping the driver contract visible.
-//! Method: every `Ready` a role produces is carried out in the documented
-//! order (its records are "persisted" into a per-node log, then its messages
-//! are queued, then its decisions and dropped commands are recorded), and
+//! Method: every `Ready` a role produces goes through a real `Pipeline`
+//! with a per-node in-memory storage that syncs at once (its records are
+//! persisted, then the messages the sync releases are queued, then its
+//! decisions and dropped commands are recorded), and
 //! queued messages are delivered in FIFO order until none are left. A filter
 //! can lose messages (to cut a node off). The number of deliveries is
 //! bounded, so a livelock fails the test instead of hanging it.
 
-use paxos_core::{Command, NodeId, Ready, Record, Slot, Value};
+use paxos_core::{Command, MemStorage, NodeId, Pipeline, Ready, Record, Slot, Value};
 use std::collections::{BTreeMap, VecDeque};
 
 /// One message in flight.
@@ -36,6 +37,8 @@ pub struct Network<M> {
     pub decided: BTreeMap<NodeId, Vec<(Slot, Value)>>,
     /// Commands each node gave up on.
     pub dropped: BTreeMap<NodeId, Vec<Command>>,
+    /// Each node's pipeline and storage.
+    nodes: BTreeMap<NodeId, (Pipeline<M>, MemStorage)>,
 }
 
 impl<M: Clone> Network<M> {
@@ -50,25 +53,30 @@ impl<M: Clone> Network<M> {
             persisted: BTreeMap::new(),
             decided: BTreeMap::new(),
             dropped: BTreeMap::new(),
+            nodes: BTreeMap::new(),
         }
     }
 
     /// Carries out a Ready produced at `node`: persist, then send, then
     /// deliver decisions.
-    pub fn post(&mut self, node: NodeId, ready: Ready<M>) {
-        self.persisted
-            .entry(node)
-            .or_default()
-            .extend(ready.persist);
-        for (to, msg) in ready.messages {
+    pub fn post(&mut self, node: NodeId, mut ready: Ready<M>) {
+        let persisted = self.persisted.entry(node).or_default();
+        persisted.extend(ready.records().iter().cloned());
+        persisted.extend(ready.written_behind().iter().cloned());
+        let (pipeline, storage) = self.nodes.entry(node).or_default();
+        let step = match pipeline.run_inline(&mut ready, storage) {
+            Ok(step) => step,
+            Err(e) => panic!("in-memory storage failed: {e}"),
+        };
+        for (to, msg) in step.send {
             self.queue.push_back(Envelope {
                 from: node,
                 to,
                 msg,
             });
         }
-        self.decided.entry(node).or_default().extend(ready.decided);
-        self.dropped.entry(node).or_default().extend(ready.dropped);
+        self.decided.entry(node).or_default().extend(step.apply);
+        self.dropped.entry(node).or_default().extend(step.dropped);
     }
 
     /// Messages waiting for delivery.

@@ -170,9 +170,9 @@ fn acceptor_restarted_from_synced_storage_keeps_every_promise_it_sent() {
             },
             &mut ready,
         );
-        storage.append(&ready.persist).unwrap();
+        storage.append(&ready.records()).unwrap();
         storage.sync().unwrap();
-        sent.extend(ready.messages);
+        sent.extend(ready.messages().iter().cloned());
     }
     // Records of a Ready never synced (the node crashed first) are lost, and
     // so are its messages: they never left.
@@ -184,7 +184,7 @@ fn acceptor_restarted_from_synced_storage_keeps_every_promise_it_sent() {
         },
         &mut ready,
     );
-    storage.append(&ready.persist).unwrap();
+    storage.append(&ready.records()).unwrap();
     storage.crash();
     let restored = Acceptor::restore(&config, &storage.load().unwrap());
     let highest_sent = sent
