@@ -4,8 +4,8 @@
 use crate::error::Error;
 use crate::shared::{Mailbox, NodeShared};
 use crate::submit::SubmitQueue;
+use paxos_core::client::{Attempts, RetryPolicy, Router, Target};
 use paxos_core::multi::Message;
-use paxos_core::NodeId;
 use paxos_core::{Bytes, ClientId, Command};
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
@@ -56,13 +56,8 @@ pub(crate) enum Submit {
     /// A proposer in this process.
     Local(Arc<SubmitQueue>),
     /// Proposers on other nodes, reached with `Forward` messages over the
-    /// node's transport; each attempt tries the next one.
-    Remote {
-        /// The candidates, in turn.
-        proposers: Vec<NodeId>,
-        /// Whose turn it is.
-        turn: usize,
-    },
+    /// node's transport; the core's router picks each attempt's.
+    Remote(Router),
 }
 
 impl Client {
@@ -183,48 +178,51 @@ impl Client {
             seq: self.seq,
             payload: payload.into(),
         });
-        let budget = self.timeout.saturating_mul(self.attempts_max.max(1));
+        // The core's retry rules, on a clock of microseconds since `start`.
+        let micros = |d: Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+        let policy = RetryPolicy {
+            timeout: micros(self.timeout),
+            attempts_max: self.attempts_max,
+            backoff: micros(self.backoff),
+        };
         let start = tokio::time::Instant::now();
-        let deadline = start + budget;
-        let mut backoff = self.backoff;
+        let at = |t: u64| start + Duration::from_micros(t);
+        let mut attempts = Attempts::start(policy, 0);
         let mut last = Error::Timeout { attempts: 0 };
-        let mut attempt = 0;
+        // The first attempt reuses `start`: one clock read fewer per command.
+        let mut now = 0;
         loop {
-            // The first attempt reuses `start`: one clock read fewer per command.
-            let now = if attempt == 0 {
-                start
-            } else {
-                tokio::time::Instant::now()
-            };
-            if now >= deadline {
-                break;
-            }
             if self.shared.stopped() {
                 return Err(Error::Stopped);
             }
-            attempt += 1;
-            if attempt > 1 {
+            let Some(attempt) = attempts.next(now) else {
+                break;
+            };
+            if attempt.number > 1 {
                 self.retries += 1;
             }
-            let wait = self.timeout.min(deadline - now);
-            let early = match self.attempt(&command, attempt, now + wait).await {
+            let early = match self
+                .attempt(&command, attempt.number, at(attempt.until))
+                .await
+            {
                 Attempt::Result(Ok(result)) => return Ok(result),
                 Attempt::Result(Err(Error::Stopped)) => return Err(Error::Stopped),
                 Attempt::Result(Err(e)) | Attempt::Refused(e) => Some(e),
                 Attempt::TimedOut => {
-                    last = Error::Timeout { attempts: attempt };
+                    last = Error::Timeout {
+                        attempts: attempt.number,
+                    };
                     None
                 }
             };
             if let Some(e) = early {
                 last = e;
-                let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-                tokio::time::sleep(backoff.min(left)).await;
-                backoff = (backoff * 2)
-                    .min(self.timeout)
-                    .max(Duration::from_millis(1));
+                let resume = attempts.refused(micros(start.elapsed()));
+                tokio::time::sleep_until(at(resume)).await;
             }
+            now = micros(start.elapsed());
         }
+        let attempt = attempts.made();
         self.mailbox.cancel();
         Err(match last {
             Error::Timeout { .. } => Error::Timeout { attempts: attempt },
@@ -258,17 +256,11 @@ fn submit(
 ) -> Result<(), Error> {
     match to {
         Submit::Local(queue) => queue.submit(command.clone()),
-        Submit::Remote { proposers, turn } => {
-            if proposers.is_empty() {
-                return Err(Error::NotLeader { leader: None });
-            }
+        Submit::Remote(router) => {
             // Start with the leader this node heard of, if any.
-            let to = match (attempt, shared.leader_hint()) {
-                (1, Some(l)) if proposers.contains(&l) => l,
-                _ => {
-                    *turn = (*turn + 1) % proposers.len();
-                    proposers[*turn]
-                }
+            let to = match router.pick(attempt, shared.leader_hint()) {
+                Some(Target::Remote(to)) => to,
+                Some(Target::Local) | None => return Err(Error::NotLeader { leader: None }),
             };
             let forward = Message::Forward {
                 commands: vec![Command::clone(command)],
@@ -288,6 +280,7 @@ mod tests {
     use super::*;
     use crate::io::Outbox;
     use crate::metrics::Metrics;
+    use paxos_core::NodeId;
     use std::sync::{mpsc, Mutex};
 
     /// Hands every forwarded command to the test.
@@ -311,10 +304,7 @@ mod tests {
     }
 
     fn client(shared: &Arc<NodeShared>, id: u64) -> Client {
-        let submit = Submit::Remote {
-            proposers: vec![NodeId(2)],
-            turn: 0,
-        };
+        let submit = Submit::Remote(Router::remote(vec![NodeId(2)]));
         Client::new(ClientId(id), shared.clone(), submit).unwrap()
     }
 

@@ -46,11 +46,12 @@ pub enum Error {
     #[error("invalid configuration: {0}")]
     Config(#[from] paxos_core::Error),
     /// Storage failed; the role stopped rather than reply without durability.
-    #[error("storage failed on node {node}: {reason}")]
+    #[error("storage failed on node {node}: {source}")]
     Storage {
         /// The node.
         node: NodeId,
-        /// The storage error, as text.
-        reason: String,
+        /// The storage adapter's error.
+        #[source]
+        source: crate::io::StorageError,
     },
 }

@@ -3,7 +3,7 @@
 //! storage off the actors' threads.
 
 use paxos_core::multi::Message;
-use paxos_core::{DurableState, NodeId, Record, Storage, Transport};
+use paxos_core::{DurableState, NodeId, PersistJob, Persisted, Record, Storage, Transport};
 use std::sync::mpsc;
 use std::sync::Arc;
 
@@ -21,47 +21,77 @@ impl<T: Transport<Message> + Send + Sync> Outbox for T {
     }
 }
 
-/// A role's durable storage. Every [`Storage`] that is `Send` is one.
-pub trait Durable: Send {
-    /// Reads back everything synced.
-    fn load(&mut self) -> Result<DurableState, String>;
-    /// Appends and syncs `records`.
-    fn persist(&mut self, records: Vec<Record>) -> Result<(), String>;
-    /// Appends without syncing (group commit: one `flush` covers many).
-    fn append(&mut self, records: Vec<Record>) -> Result<(), String>;
-    /// Syncs everything appended.
-    fn flush(&mut self) -> Result<(), String>;
-    /// Whether calls may block.
-    fn blocks(&self) -> bool;
+/// A storage adapter's error, with its source kept (cheap to clone, so
+/// every job a failed sync covered can be told).
+#[derive(Clone, Debug, thiserror::Error)]
+#[error("{source}")]
+pub struct StorageError {
+    #[source]
+    source: Arc<dyn std::error::Error + Send + Sync + 'static>,
 }
 
-impl<S: Storage + Send> Durable for S {
-    fn load(&mut self) -> Result<DurableState, String> {
-        Storage::load(self).map_err(|e| e.to_string())
+impl StorageError {
+    /// Wraps an adapter's error.
+    pub fn new(source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        StorageError {
+            source: Arc::new(source),
+        }
     }
-    fn persist(&mut self, records: Vec<Record>) -> Result<(), String> {
-        Durable::append(self, records)?;
-        self.sync().map_err(|e| e.to_string())
+}
+
+/// Two storage errors are equal when they say the same thing (the sources
+/// are opaque; this serves `Error`'s equality in tests).
+impl PartialEq for StorageError {
+    fn eq(&self, other: &Self) -> bool {
+        self.to_string() == other.to_string()
     }
-    fn append(&mut self, records: Vec<Record>) -> Result<(), String> {
-        Storage::append_owned(self, records).map_err(|e| e.to_string())
+}
+
+impl Eq for StorageError {}
+
+/// Any [`Storage`], with its error type erased into a [`StorageError`].
+pub type BoxStorage = Box<dyn Storage<Error = StorageError> + Send>;
+
+/// Erases a storage's error type.
+struct Erased<S>(S);
+
+impl<S: Storage> Storage for Erased<S> {
+    type Error = StorageError;
+    fn load(&mut self) -> Result<DurableState, StorageError> {
+        self.0.load().map_err(StorageError::new)
     }
-    fn flush(&mut self) -> Result<(), String> {
-        self.sync().map_err(|e| e.to_string())
+    fn append(&mut self, records: &[Record]) -> Result<(), StorageError> {
+        self.0.append(records).map_err(StorageError::new)
+    }
+    fn append_owned(&mut self, records: Vec<Record>) -> Result<(), StorageError> {
+        self.0.append_owned(records).map_err(StorageError::new)
+    }
+    fn sync(&mut self) -> Result<(), StorageError> {
+        self.0.sync().map_err(StorageError::new)
     }
     fn blocks(&self) -> bool {
-        Storage::blocks(self)
+        self.0.blocks()
     }
 }
 
-/// A storage write finished (or failed); called on the storage thread.
-pub type Done = Box<dyn FnOnce(Result<(), String>) + Send>;
+/// Boxes `storage` behind [`BoxStorage`].
+pub fn boxed<S: Storage + Send + 'static>(storage: S) -> BoxStorage {
+    Box::new(Erased(storage))
+}
+
+/// A storage job finished: a persist job's proof of durability, nothing
+/// for records written behind, or the failure. Called on the storage thread.
+pub type Done = Box<dyn FnOnce(Result<Option<Persisted>, StorageError>) + Send>;
+
+enum Work {
+    /// Write and sync; the job's held messages wait for the proof.
+    Persist(PersistJob),
+    /// Write; synced with the next sync or within `LAZY_SYNC_AFTER`.
+    Behind(Vec<Record>),
+}
 
 struct Job {
-    records: Vec<Record>,
-    /// Whether `done` waits for a sync (else the records are written
-    /// behind and synced within `LAZY_SYNC_AFTER`).
-    sync: bool,
+    work: Work,
     done: Done,
 }
 
@@ -69,7 +99,8 @@ struct Job {
 pub const LAZY_SYNC_AFTER: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// Runs blocking storage on a thread of its own with group commit: every
-/// job waiting when a sync starts is covered by that one sync.
+/// job waiting when a sync starts is covered by that one sync. One thread
+/// serves one role's pipeline.
 pub struct StorageThread {
     jobs: mpsc::SyncSender<Job>,
 }
@@ -80,10 +111,10 @@ pub const STORAGE_QUEUE_MAX: usize = 4096;
 impl StorageThread {
     /// Starts the thread. It ends when the `StorageThread` is dropped, or
     /// after the first failure (every later job then fails too).
-    pub fn start(mut storage: Box<dyn Durable>, name: String) -> std::io::Result<Arc<Self>> {
+    pub fn start(mut storage: BoxStorage, name: String) -> std::io::Result<Arc<Self>> {
         let (jobs, rx) = mpsc::sync_channel::<Job>(STORAGE_QUEUE_MAX);
         std::thread::Builder::new().name(name).spawn(move || {
-            let mut failed: Option<String> = None;
+            let mut failed: Option<StorageError> = None;
             // Written-behind records not yet synced, and since when.
             let mut unsynced: Option<std::time::Instant> = None;
             loop {
@@ -105,41 +136,41 @@ impl StorageThread {
                 while let Ok(more) = rx.try_recv() {
                     batch.push(more);
                 }
-                let mut result = match &failed {
-                    Some(e) => Err(e.clone()),
-                    None => Ok(()),
-                };
-                for job in &mut batch {
-                    if result.is_ok() {
-                        result = storage.append(std::mem::take(&mut job.records));
-                    }
-                }
                 let lazy_due = unsynced.is_some_and(|t| t.elapsed() >= LAZY_SYNC_AFTER);
-                if batch.iter().any(|j| j.sync) || lazy_due {
-                    if result.is_ok() {
-                        result = storage.flush();
+                let (works, dones): (Vec<Work>, Vec<Done>) =
+                    batch.into_iter().map(|j| (j.work, j.done)).unzip();
+                let outcome = match &failed {
+                    Some(e) => Err(e.clone()),
+                    None => run_batch(&mut storage, works, lazy_due),
+                };
+                match outcome {
+                    Ok((synced, proofs)) => {
+                        if synced {
+                            unsynced = None;
+                        } else if !dones.is_empty() && unsynced.is_none() {
+                            unsynced = Some(std::time::Instant::now());
+                        }
+                        for (done, proof) in dones.into_iter().zip(proofs) {
+                            done(Ok(proof));
+                        }
                     }
-                    unsynced = None;
-                } else if !batch.is_empty() && unsynced.is_none() {
-                    unsynced = Some(std::time::Instant::now());
-                }
-                if let Err(e) = &result {
-                    failed = Some(e.clone());
-                }
-                for job in batch {
-                    (job.done)(result.clone());
+                    Err(e) => {
+                        failed = Some(e.clone());
+                        for done in dones {
+                            done(Err(e.clone()));
+                        }
+                    }
                 }
             }
         })?;
         Ok(Arc::new(StorageThread { jobs }))
     }
 
-    /// Queues `records`; `done` runs on the storage thread once they are
-    /// synced (or failed).
-    pub fn submit(&self, records: Vec<Record>, done: Done) {
+    /// Queues a persist job; `done` runs on the storage thread with its
+    /// proof once it is synced (or with the failure).
+    pub fn submit(&self, job: PersistJob, done: Done) {
         self.queue(Job {
-            records,
-            sync: true,
+            work: Work::Persist(job),
             done,
         });
     }
@@ -149,8 +180,7 @@ impl StorageThread {
     /// [`LAZY_SYNC_AFTER`]. For records nothing waits on.
     pub fn submit_lazy(&self, records: Vec<Record>, done: Done) {
         self.queue(Job {
-            records,
-            sync: false,
+            work: Work::Behind(records),
             done,
         });
     }
@@ -159,7 +189,50 @@ impl StorageThread {
         if let Err(mpsc::TrySendError::Full(job) | mpsc::TrySendError::Disconnected(job)) =
             self.jobs.try_send(job)
         {
-            (job.done)(Err("storage queue full or storage thread gone".into()));
+            let gone = std::io::Error::other("storage queue full or storage thread gone");
+            (job.done)(Err(StorageError::new(gone)));
         }
     }
+}
+
+/// Writes every job of a batch, then syncs once if a persist job needs it
+/// or written-behind records are due. Returns whether it synced, and each
+/// job's proof (none for records written behind).
+fn run_batch(
+    storage: &mut BoxStorage,
+    works: Vec<Work>,
+    lazy_due: bool,
+) -> Result<(bool, Vec<Option<Persisted>>), StorageError> {
+    let mut written = Vec::with_capacity(works.len());
+    for work in works {
+        match work {
+            Work::Persist(job) => written.push(Some(job.write(storage)?)),
+            Work::Behind(records) => {
+                storage.append_owned(records)?;
+                written.push(None);
+            }
+        }
+    }
+    let last = written.iter().rposition(Option::is_some);
+    let proof = match last.and_then(|i| written[i].take()) {
+        Some(w) => Some(w.sync(storage)?),
+        None => {
+            if lazy_due {
+                storage.sync()?;
+            }
+            None
+        }
+    };
+    let synced = proof.is_some() || lazy_due;
+    let mut proofs: Vec<Option<Persisted>> = written
+        .into_iter()
+        .map(|w| match (w, &proof) {
+            (Some(w), Some(p)) => Some(w.covered_by(p)),
+            _ => None,
+        })
+        .collect();
+    if let (Some(i), Some(p)) = (last, proof) {
+        proofs[i] = Some(p);
+    }
+    Ok((synced, proofs))
 }

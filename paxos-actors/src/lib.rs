@@ -51,10 +51,13 @@ mod submit;
 
 pub use client::Client;
 pub use error::Error;
-pub use io::{Durable, Outbox, StorageThread, LAZY_SYNC_AFTER, STORAGE_QUEUE_MAX};
+pub use io::{
+    boxed, BoxStorage, Outbox, StorageError, StorageThread, LAZY_SYNC_AFTER, STORAGE_QUEUE_MAX,
+};
 pub use messages::{Decided, GetStatus, Inbound, ProposerStatus, Subscribe};
 pub use metrics::Metrics;
-pub use node::{Node, NodeBuilder, NodeConfig, Roles};
+pub use node::{Node, NodeBuilder, NodeConfig};
+pub use paxos_core::Roles;
 pub use replica::{Read, ReplicaActor};
 pub use role::{Persist, Role, RoleActor};
 pub use shared::WAITERS_MAX;

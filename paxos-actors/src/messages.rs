@@ -20,12 +20,12 @@ pub struct Inbound {
 #[rtype(result = "()")]
 pub struct Decided(pub Vec<(Slot, Value)>);
 
-/// A storage thread finished ticket `ticket`.
+/// A storage thread finished a job: the proof of a persist job's sync,
+/// nothing for records written behind, or the failure.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub(crate) struct Synced {
-    pub ticket: u64,
-    pub result: Result<(), String>,
+    pub result: Result<Option<paxos_core::Persisted>, crate::io::StorageError>,
 }
 
 /// Asks a proposer for its leadership state and commit point.

@@ -3,7 +3,7 @@
 
 use crate::client::{Client, Submit};
 use crate::error::Error;
-use crate::io::{Durable, Outbox};
+use crate::io::{boxed, BoxStorage, Outbox, StorageError};
 use crate::messages::{Decided, GetStatus, Inbound, ProposerStatus, Subscribe};
 use crate::metrics::Metrics;
 use crate::replica::{Read, ReplicaActor};
@@ -12,48 +12,12 @@ use crate::shared::NodeShared;
 use crate::submit::SubmitQueue;
 use actix::prelude::*;
 use paxos_core::multi::{self, Acceptor, Learner, Message, Proposer};
-use paxos_core::{ClientId, DurableState, Inbox, NodeId, Slot, StateMachine, Value};
+use paxos_core::{
+    ClientId, DurableState, Inbox, NodeId, RoleKind, Roles, Slot, StateMachine, Storage, Value,
+};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
-
-/// Which roles a node hosts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Roles {
-    /// Hosts a proposer (may lead).
-    pub proposer: bool,
-    /// Hosts an acceptor (votes).
-    pub acceptor: bool,
-    /// Hosts a learner and a replica (applies commands, answers clients).
-    pub learner: bool,
-}
-
-impl Roles {
-    /// Every role: the usual layout.
-    pub const ALL: Roles = Roles {
-        proposer: true,
-        acceptor: true,
-        learner: true,
-    };
-    /// A proposer only.
-    pub const PROPOSER: Roles = Roles {
-        proposer: true,
-        acceptor: false,
-        learner: false,
-    };
-    /// An acceptor only.
-    pub const ACCEPTOR: Roles = Roles {
-        proposer: false,
-        acceptor: true,
-        learner: false,
-    };
-    /// A learner (with its replica) only.
-    pub const LEARNER: Roles = Roles {
-        proposer: false,
-        acceptor: false,
-        learner: true,
-    };
-}
 
 /// A plain description of one node, enough to start it.
 #[derive(Clone, Debug)]
@@ -130,9 +94,9 @@ impl NodeConfig {
 pub struct NodeBuilder<SM> {
     config: NodeConfig,
     outbox: Option<Arc<dyn Outbox>>,
-    acceptor_storage: Option<Box<dyn Durable>>,
-    proposer_storage: Option<Box<dyn Durable>>,
-    learner_storage: Option<Box<dyn Durable>>,
+    acceptor_storage: Option<BoxStorage>,
+    proposer_storage: Option<BoxStorage>,
+    learner_storage: Option<BoxStorage>,
     state_machine: Option<SM>,
     arbiter: Option<ArbiterHandle>,
     metrics: Option<Arc<Metrics>>,
@@ -160,15 +124,15 @@ impl<SM: StateMachine + Send + Unpin + 'static> NodeBuilder<SM> {
     }
 
     /// The acceptor's storage (needed when it hosts an acceptor).
-    pub fn acceptor_storage(mut self, storage: impl Durable + 'static) -> Self {
-        self.acceptor_storage = Some(Box::new(storage));
+    pub fn acceptor_storage(mut self, storage: impl Storage + Send + 'static) -> Self {
+        self.acceptor_storage = Some(boxed(storage));
         self
     }
 
     /// The proposer's storage: it reserves ballot rounds there (needed when
     /// it hosts a proposer).
-    pub fn proposer_storage(mut self, storage: impl Durable + 'static) -> Self {
-        self.proposer_storage = Some(Box::new(storage));
+    pub fn proposer_storage(mut self, storage: impl Storage + Send + 'static) -> Self {
+        self.proposer_storage = Some(boxed(storage));
         self
     }
 
@@ -176,8 +140,8 @@ impl<SM: StateMachine + Send + Unpin + 'static> NodeBuilder<SM> {
     /// decided log into the state machine and its proposer resumes from the
     /// end of that log; without it, the learner relearns everything from the
     /// other nodes.
-    pub fn learner_storage(mut self, storage: impl Durable + 'static) -> Self {
-        self.learner_storage = Some(Box::new(storage));
+    pub fn learner_storage(mut self, storage: impl Storage + Send + 'static) -> Self {
+        self.learner_storage = Some(boxed(storage));
         self
     }
 
@@ -228,14 +192,14 @@ impl<SM: StateMachine + Send + Unpin + 'static> NodeBuilder<SM> {
         let outbox = outbox.ok_or(missing("transport"))?;
         let shared = NodeShared::new(id, outbox, metrics.unwrap_or_default());
         let (tick, cap, cluster) = (config.tick, config.mailbox_capacity, &config.cluster);
-        let load = |s: &mut Box<dyn Durable>| -> Result<DurableState, Error> {
+        let load = |s: &mut BoxStorage| -> Result<DurableState, Error> {
             s.load()
-                .map_err(|reason| Error::Storage { node: id, reason })
+                .map_err(|source| Error::Storage { node: id, source })
         };
-        let persist = |s: Box<dyn Durable>, role: &str| -> Result<Persist, Error> {
+        let persist = |s: BoxStorage, role: &str| -> Result<Persist, Error> {
             Persist::for_storage(s, format!("storage-{id}-{role}")).map_err(|e| Error::Storage {
                 node: id,
-                reason: e.to_string(),
+                source: StorageError::new(e),
             })
         };
 
@@ -301,6 +265,7 @@ impl<SM: StateMachine + Send + Unpin + 'static> NodeBuilder<SM> {
             acceptor = Some(Self::spawn(&arbiter, actor));
         }
         let inbox = Arc::new(NodeInbox {
+            roles: config.roles,
             shared: shared.clone(),
             proposer: proposer.clone().map(|(a, _)| a.recipient()),
             acceptor: acceptor.clone().map(Addr::recipient),
@@ -319,6 +284,7 @@ impl<SM: StateMachine + Send + Unpin + 'static> NodeBuilder<SM> {
 
 /// Routes inbound protocol messages to the node's role actors.
 struct NodeInbox {
+    roles: Roles,
     shared: Arc<NodeShared>,
     proposer: Option<Recipient<Inbound>>,
     acceptor: Option<Recipient<Inbound>>,
@@ -341,16 +307,18 @@ impl Inbox<Message> for NodeInbox {
         if self.shared.stopped() {
             return;
         }
-        let (p, a, l) = (msg.for_proposer(), msg.for_acceptor(), msg.for_learner());
-        if l && p && self.learner.is_some() && self.proposer.is_some() {
-            self.post(&self.learner, from, msg.clone());
-            self.post(&self.proposer, from, msg);
-        } else if l && self.learner.is_some() {
-            self.post(&self.learner, from, msg);
-        } else if p {
-            self.post(&self.proposer, from, msg);
-        } else if a {
-            self.post(&self.acceptor, from, msg);
+        // The core decides which roles get it; all but the last get a copy.
+        let mut to = self.roles.route(&msg).peekable();
+        while let Some(kind) = to.next() {
+            let recipient = match kind {
+                RoleKind::Proposer => &self.proposer,
+                RoleKind::Acceptor => &self.acceptor,
+                RoleKind::Learner => &self.learner,
+            };
+            if to.peek().is_none() {
+                return self.post(recipient, from, msg);
+            }
+            self.post(recipient, from, msg.clone());
         }
     }
 }
@@ -414,7 +382,7 @@ impl<SM: StateMachine + Send + Unpin + 'static> Node<SM> {
                 role: "learner",
             });
         }
-        let submit = Submit::Remote { proposers, turn: 0 };
+        let submit = Submit::Remote(paxos_core::client::Router::remote(proposers));
         Client::new(id, self.shared.clone(), submit)
     }
 

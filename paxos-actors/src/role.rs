@@ -1,65 +1,33 @@
 //! One actor type drives any core role. Its handlers only translate: feed
-//! the core, then carry out the `Ready` — persist, then send, then deliver.
+//! the role's core `Driver`, then carry out the `Step` — persist, send what
+//! may leave, deliver — and release held messages when a sync's proof
+//! comes back.
 
 use crate::error::Error;
-use crate::io::{Durable, StorageThread};
+use crate::io::{BoxStorage, StorageError, StorageThread};
 use crate::messages::{Decided, GetStatus, Inbound, ProposerStatus, Subscribe, Synced};
 use crate::shared::NodeShared;
 use crate::submit::{Drain, SubmitQueue};
 use actix::prelude::*;
 use paxos_core::multi::{Acceptor, Learner, Message, Proposer, Status};
-use paxos_core::{NodeId, Ready, Slot, Value};
-use std::collections::VecDeque;
+use paxos_core::{Driver, NodeId, PersistJob, Record, Slot, Step, Value};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
 /// A core role the actor can drive.
-pub trait Role: Unpin + Send + 'static {
-    /// For logs.
-    const NAME: &'static str;
-    /// Whether this role's messages must wait until its records are synced.
-    /// True for acceptors and proposers (a promise, an accepted value, a
-    /// ballot reservation); false for learners, whose records are chosen
-    /// values already durable at a quorum of acceptors.
-    const GATES_SEND: bool = true;
-    /// Feeds one protocol message.
-    fn handle(&mut self, from: NodeId, msg: Message, ready: &mut Ready<Message>);
-    /// Feeds one tick.
-    fn tick(&mut self, ready: &mut Ready<Message>);
+pub trait Role: paxos_core::Role<Message> + Unpin + Send + 'static {
     /// The leader this role last heard from, if it tracks one.
     fn leader(&self) -> Option<NodeId> {
         None
     }
 }
 
-impl Role for Acceptor {
-    const NAME: &'static str = "acceptor";
-    fn handle(&mut self, from: NodeId, msg: Message, ready: &mut Ready<Message>) {
-        Acceptor::handle(self, from, msg, ready)
-    }
-    fn tick(&mut self, _ready: &mut Ready<Message>) {}
-}
+impl Role for Acceptor {}
 
-impl Role for Proposer {
-    const NAME: &'static str = "proposer";
-    fn handle(&mut self, from: NodeId, msg: Message, ready: &mut Ready<Message>) {
-        Proposer::handle(self, from, msg, ready)
-    }
-    fn tick(&mut self, ready: &mut Ready<Message>) {
-        Proposer::tick(self, ready)
-    }
-}
+impl Role for Proposer {}
 
 impl Role for Learner {
-    const NAME: &'static str = "learner";
-    const GATES_SEND: bool = false;
-    fn handle(&mut self, from: NodeId, msg: Message, ready: &mut Ready<Message>) {
-        Learner::handle(self, from, msg, ready)
-    }
-    fn tick(&mut self, ready: &mut Ready<Message>) {
-        Learner::tick(self, ready)
-    }
     fn leader(&self) -> Option<NodeId> {
         Learner::leader(self)
     }
@@ -67,17 +35,17 @@ impl Role for Learner {
 
 /// Where a role's records go.
 pub enum Persist {
-    /// The role persists nothing (a learner).
+    /// The role persists nothing (a learner without a log).
     Nothing,
     /// Storage that never blocks (in memory): called inline.
-    Inline(Box<dyn Durable>),
+    Inline(BoxStorage),
     /// Blocking storage, on its own thread with group commit.
     Thread(Arc<StorageThread>),
 }
 
 impl Persist {
     /// Picks inline or threaded by what the storage says of itself.
-    pub fn for_storage(storage: Box<dyn Durable>, name: String) -> std::io::Result<Self> {
+    pub fn for_storage(storage: BoxStorage, name: String) -> std::io::Result<Self> {
         if storage.blocks() {
             Ok(Persist::Thread(StorageThread::start(storage, name)?))
         } else {
@@ -86,23 +54,33 @@ impl Persist {
     }
 }
 
+/// Why a role stopped its node.
+enum Failure {
+    Storage(StorageError),
+    NoStorage,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Storage(e) => write!(f, "{e}"),
+            Failure::NoStorage => f.write_str("records to persist but no storage"),
+        }
+    }
+}
+
 /// The actor around one core role.
 pub struct RoleActor<R: Role> {
-    role: R,
+    driver: Driver<R, Message>,
     shared: Arc<NodeShared>,
     persist: Persist,
-    /// Readys waiting for a sync: `Some(ticket)` waits for that ticket,
-    /// `None` only for the Readys ahead of it.
-    waiting: VecDeque<(Option<u64>, Ready<Message>)>,
-    next_ticket: u64,
     tick: Duration,
     mailbox_capacity: usize,
     replica: Option<Recipient<Decided>>,
     subscribers: Vec<mpsc::Sender<Vec<(Slot, Value)>>>,
     submit: Option<Arc<SubmitQueue>>,
-    buf: Ready<Message>,
     /// Written-behind records not yet handed to the storage thread.
-    behind: Vec<paxos_core::Record>,
+    behind: Vec<Record>,
 }
 
 /// Most written-behind records held before the next tick hands them over.
@@ -117,17 +95,14 @@ impl<R: Role> RoleActor<R> {
         mailbox_capacity: usize,
     ) -> Self {
         RoleActor {
-            role,
+            driver: Driver::new(role),
             shared,
             persist,
-            waiting: VecDeque::new(),
-            next_ticket: 0,
             tick,
             mailbox_capacity,
             replica: None,
             subscribers: Vec::new(),
             submit: None,
-            buf: Ready::new(),
             behind: Vec::new(),
         }
     }
@@ -142,51 +117,72 @@ impl<R: Role> RoleActor<R> {
         self
     }
 
-    /// Carries out what the role just produced.
-    fn process(&mut self, ctx: &mut Context<Self>) {
-        if self.buf.is_empty() {
-            return;
-        }
-        let mut ready = std::mem::take(&mut self.buf);
-        if !R::GATES_SEND {
-            let records = std::mem::take(&mut ready.persist);
-            if !records.is_empty() {
-                if let Err(e) = self.write_behind(records, ctx) {
-                    return self.fail(e, ctx);
-                }
+    /// Carries out one step: hands its records to storage, sends what may
+    /// leave now, delivers decided entries, hands back dropped commands.
+    fn carry_out(&mut self, step: Step<Message>, ctx: &mut Context<Self>) {
+        let Step {
+            send,
+            persist,
+            write_behind,
+            apply,
+            dropped,
+        } = step;
+        if !write_behind.is_empty() {
+            if let Err(e) = self.write_behind(write_behind, ctx) {
+                return self.fail(Failure::Storage(e), ctx);
             }
         }
-        if ready.persist.is_empty() && self.waiting.is_empty() {
-            return self.finish(ready);
+        if let Some(job) = persist {
+            if let Err(e) = self.persist(job, ctx) {
+                return self.fail(e, ctx);
+            }
         }
+        self.post(send);
+        if !apply.is_empty() {
+            self.subscribers
+                .retain(|s| s.try_send(apply.clone()).is_ok());
+            if let Some(replica) = &self.replica {
+                self.shared.metrics.actor_message();
+                replica.do_send(Decided(apply));
+            }
+        }
+        if !dropped.is_empty() {
+            self.shared.reject(&dropped);
+        }
+    }
+
+    /// Inline storage syncs now and releases what the job held; a storage
+    /// thread answers with `Synced`.
+    fn persist(&mut self, job: PersistJob, ctx: &mut Context<Self>) -> Result<(), Failure> {
         match &mut self.persist {
-            Persist::Inline(storage) => match storage.persist(std::mem::take(&mut ready.persist)) {
-                Ok(()) => self.finish(ready),
-                Err(e) => self.fail(e, ctx),
-            },
+            Persist::Inline(storage) => {
+                let proof = job
+                    .write(storage)
+                    .and_then(|w| w.sync(storage))
+                    .map_err(Failure::Storage)?;
+                let released = self.driver.persisted(proof);
+                self.post(released);
+                Ok(())
+            }
             Persist::Thread(thread) => {
-                if ready.persist.is_empty() {
-                    self.waiting.push_back((None, ready));
-                    return;
-                }
-                let ticket = self.next_ticket;
-                self.next_ticket += 1;
-                let records = std::mem::take(&mut ready.persist);
                 let me = ctx.address();
                 let metrics = self.shared.metrics.clone();
                 thread.submit(
-                    records,
+                    job,
                     Box::new(move |result| {
                         metrics.actor_message();
-                        me.do_send(Synced { ticket, result });
+                        me.do_send(Synced { result });
                     }),
                 );
-                self.waiting.push_back((Some(ticket), ready));
+                Ok(())
             }
-            Persist::Nothing => self.fail(
-                format!("{} has records to persist but no storage", R::NAME),
-                ctx,
-            ),
+            Persist::Nothing => Err(Failure::NoStorage),
+        }
+    }
+
+    fn post(&self, messages: Vec<(NodeId, Message)>) {
+        for (to, msg) in messages {
+            self.shared.outbox.post(to, msg);
         }
     }
 
@@ -197,11 +193,16 @@ impl<R: Role> RoleActor<R> {
     /// every client reply.
     fn write_behind(
         &mut self,
-        records: Vec<paxos_core::Record>,
+        records: Vec<Record>,
         ctx: &mut Context<Self>,
-    ) -> Result<(), String> {
+    ) -> Result<(), StorageError> {
         match &mut self.persist {
-            Persist::Inline(storage) => storage.persist(records),
+            // Storage that does not block syncs at once: nothing would
+            // sync it later.
+            Persist::Inline(storage) => {
+                storage.append_owned(records)?;
+                storage.sync()
+            }
             Persist::Thread(_) => {
                 self.behind.extend(records);
                 if self.tick.is_zero() || self.behind.len() >= BEHIND_MAX {
@@ -222,47 +223,22 @@ impl<R: Role> RoleActor<R> {
             return;
         }
         let records = std::mem::take(&mut self.behind);
-        let ticket = self.next_ticket;
-        self.next_ticket += 1;
         let me = ctx.address();
         thread.submit_lazy(
             records,
             Box::new(move |result| {
                 if result.is_err() {
-                    me.do_send(Synced { ticket, result });
+                    me.do_send(Synced { result });
                 }
             }),
         );
     }
 
-    /// Sends, then delivers: everything this Ready reports is durable.
-    fn finish(&mut self, ready: Ready<Message>) {
-        let Ready {
-            messages,
-            decided,
-            dropped,
-            ..
-        } = ready;
-        for (to, msg) in messages {
-            self.shared.outbox.post(to, msg);
-        }
-        if !decided.is_empty() {
-            self.subscribers
-                .retain(|s| s.try_send(decided.clone()).is_ok());
-            if let Some(replica) = &self.replica {
-                self.shared.metrics.actor_message();
-                replica.do_send(Decided(decided));
-            }
-        }
-        if !dropped.is_empty() {
-            self.shared.reject(&dropped);
-        }
-    }
-
-    /// Storage failed: stop rather than reply without durability.
-    fn fail(&mut self, reason: String, ctx: &mut Context<Self>) {
-        tracing::error!(node = %self.shared.id, role = R::NAME, %reason, "storage failed; stopping node");
-        self.waiting.clear();
+    /// Storage failed: stop rather than reply without durability. Held
+    /// messages never leave: they go with the actor.
+    fn fail(&mut self, failure: Failure, ctx: &mut Context<Self>) {
+        let role = <R as paxos_core::Role<Message>>::KIND.name();
+        tracing::error!(node = %self.shared.id, role, reason = %failure, "storage failed; stopping node");
         self.shared.stop();
         ctx.stop();
     }
@@ -294,8 +270,8 @@ impl<R: Role> RoleActor<R> {
             if act.shared.stopped() {
                 return ctx.stop();
             }
-            act.role.tick(&mut act.buf);
-            act.process(ctx);
+            let step = act.driver.tick();
+            act.carry_out(step, ctx);
             act.flush_behind(ctx);
             act.schedule_tick(ctx);
         });
@@ -308,28 +284,25 @@ impl<R: Role> Handler<Inbound> for RoleActor<R> {
         if self.shared.stopped() {
             return ctx.stop();
         }
-        self.role.handle(m.from, m.msg, &mut self.buf);
-        if let Some(leader) = self.role.leader() {
+        let step = self.driver.handle(m.from, m.msg);
+        if let Some(leader) = self.driver.role().leader() {
             // Where remote clients on a proposer-less node send first.
             self.shared.set_leader_hint(Some(leader));
         }
-        self.process(ctx);
+        self.carry_out(step, ctx);
     }
 }
 
 impl<R: Role> Handler<Synced> for RoleActor<R> {
     type Result = ();
     fn handle(&mut self, m: Synced, ctx: &mut Context<Self>) {
-        if let Err(e) = m.result {
-            return self.fail(e, ctx);
-        }
-        while let Some((ticket, _)) = self.waiting.front() {
-            if ticket.is_some_and(|t| t > m.ticket) {
-                break;
+        match m.result {
+            Err(e) => self.fail(Failure::Storage(e), ctx),
+            Ok(Some(proof)) => {
+                let released = self.driver.persisted(proof);
+                self.post(released);
             }
-            if let Some((_, ready)) = self.waiting.pop_front() {
-                self.finish(ready);
-            }
+            Ok(None) => {}
         }
     }
 }
@@ -343,14 +316,16 @@ impl Handler<Drain> for RoleActor<Proposer> {
         if self.shared.stopped() {
             return ctx.stop();
         }
-        self.role.propose_batch(queue.take(), &mut self.buf);
-        let leader = match self.role.status() {
+        let step = self
+            .driver
+            .input(|proposer, ready| proposer.propose_batch(queue.take(), ready));
+        let leader = match self.driver.role().status() {
             Status::Leader { .. } => Some(self.shared.id),
             Status::Follower { leader } => leader,
             Status::Candidate { .. } => None,
         };
         self.shared.set_leader_hint(leader);
-        self.process(ctx);
+        self.carry_out(step, ctx);
     }
 }
 
@@ -358,8 +333,8 @@ impl Handler<GetStatus> for RoleActor<Proposer> {
     type Result = ProposerStatus;
     fn handle(&mut self, _: GetStatus, _: &mut Context<Self>) -> ProposerStatus {
         ProposerStatus {
-            status: self.role.status(),
-            commit: self.role.commit(),
+            status: self.driver.role().status(),
+            commit: self.driver.role().commit(),
         }
     }
 }

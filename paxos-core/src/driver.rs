@@ -81,10 +81,27 @@ impl Roles {
     }
 
     /// The roles on this node that handle `msg`, in routing order.
-    pub fn route<M: Routed>(self, msg: &M) -> impl Iterator<Item = RoleKind> + '_ {
-        RoleKind::ALL
-            .into_iter()
-            .filter(move |k| self.hosts(*k) && msg.for_role(*k))
+    pub fn route<M: Routed>(self, msg: &M) -> Route {
+        let mut route = Route { left: [None; 3] };
+        for (slot, kind) in route.left.iter_mut().zip(RoleKind::ALL) {
+            if self.hosts(kind) && msg.for_role(kind) {
+                *slot = Some(kind);
+            }
+        }
+        route
+    }
+}
+
+/// The roles a message goes to, in routing order (see [`Roles::route`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Route {
+    left: [Option<RoleKind>; 3],
+}
+
+impl Iterator for Route {
+    type Item = RoleKind;
+    fn next(&mut self) -> Option<RoleKind> {
+        self.left.iter_mut().find_map(Option::take)
     }
 }
 

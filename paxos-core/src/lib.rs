@@ -27,6 +27,7 @@
 //! - [`multi`]: Multi-Paxos: a replicated log with a stable leader that skips
 //!   Phase 1, leader election by heartbeats and timeouts, and a [`multi::Replica`]
 //!   that applies decided commands to a user [`StateMachine`] exactly once.
+//! - [`client`]: a client's retry and routing rules, shared by every host.
 //! - [`QuorumSystem`]: majority and flexible quorums.
 //! - [`Storage`], [`Transport`], [`StateMachine`]: the traits adapters implement.
 //!
@@ -79,6 +80,7 @@
 
 pub mod basic;
 mod bugs;
+pub mod client;
 mod driver;
 mod durable;
 mod error;
@@ -92,7 +94,7 @@ mod types;
 pub use bugs::PlantedBugs;
 /// Shared, cheaply cloned bytes: what a [`Command`] payload is.
 pub use bytes::Bytes;
-pub use driver::{Driver, Role, RoleKind, Roles, Routed};
+pub use driver::{Driver, Role, RoleKind, Roles, Route, Routed};
 pub use durable::{DurableState, Record};
 pub use error::Error;
 pub use pipeline::{PersistJob, Persisted, Pipeline, Step, Written, HELD_MAX};

@@ -92,8 +92,8 @@
 
 use paxos_core::basic::{Acceptor, Config, Learner, Message, Proposer};
 use paxos_core::{
-    Ballot, ClientId, Command, DurableState, NodeId, PlantedBugs, QuorumSystem, Ready, Record,
-    Value,
+    Ballot, ClientId, Command, DurableState, MemStorage, NodeId, Pipeline, PlantedBugs,
+    QuorumSystem, Ready, Record, Value,
 };
 use stateright::{Checker, HasDiscoveries, Model, Property};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -302,7 +302,7 @@ impl BasicPaxosModel {
                     value: value.clone(),
                 };
                 next.handle(*acceptor, report, &mut ready);
-                assert!(ready.messages.is_empty(), "the learner answered a report");
+                assert!(ready.messages().is_empty(), "the learner answered a report");
                 if let Some(v) = next.decided() {
                     decisions.insert(v.clone());
                 } else if seen.insert(next.clone()) {
@@ -360,10 +360,10 @@ impl BasicPaxosModel {
 
     /// Carries out the `Ready` that a role on `node` produced: persist (fold
     /// the records into the node's synced state, and into the ghost history),
-    /// then send.
-    fn carry_out(state: &mut State, node: NodeId, ready: Ready<Message>) {
+    /// then send what the core's pipeline releases once they are synced.
+    fn carry_out(state: &mut State, node: NodeId, mut ready: Ready<Message>) {
         if let Some(i) = Self::acceptor_index(node) {
-            for record in &ready.persist {
+            for record in ready.records() {
                 state.durable[i].apply(record);
                 match record {
                     Record::Accept { ballot, value, .. } => {
@@ -378,7 +378,11 @@ impl BasicPaxosModel {
         }
         // Proposers persist only their round reservations, which matter after
         // a proposer restart; proposers do not crash in this model.
-        for (to, msg) in ready.messages {
+        let step = Pipeline::new().run_inline(&mut ready, &mut MemStorage::new());
+        let Ok(step) = step else {
+            unreachable!("in-memory storage without planted faults never fails");
+        };
+        for (to, msg) in step.send {
             if let Message::Accepted { ballot, value } = &msg {
                 // Reports are observed through the history (module docs).
                 let accept = (node, *ballot, value.clone());

@@ -3,8 +3,8 @@
 use crate::protocol::{Applied, Protocol};
 use paxos_core::multi::{Outcome, Replica};
 use paxos_core::{
-    basic, multi, Ballot, Command, DurableState, NodeId, QuorumSystem, Ready, Slot, StateMachine,
-    Value,
+    basic, multi, Ballot, Command, Driver, DurableState, MemStorage, NodeId, Persisted,
+    QuorumSystem, Ready, RoleKind, Roles, Slot, StateMachine, Step, Storage, Value,
 };
 use std::collections::BTreeSet;
 use std::convert::Infallible;
@@ -37,6 +37,15 @@ impl Layout {
             proposers: (1..=p).map(NodeId).collect(),
             acceptors: (p + 1..=p + a).map(NodeId).collect(),
             learners: (p + a + 1..=p + a + l).map(NodeId).collect(),
+        }
+    }
+
+    /// The roles node `id` hosts.
+    pub fn roles(&self, id: NodeId) -> Roles {
+        Roles {
+            proposer: self.proposers.contains(&id),
+            acceptor: self.acceptors.contains(&id),
+            learner: self.learners.contains(&id),
         }
     }
 
@@ -87,15 +96,139 @@ impl StateMachine for History {
     }
 }
 
-/// Basic Paxos roles on one node.
-#[derive(Clone, Debug)]
-pub struct BasicNode {
+/// The roles of one node, each behind the core's `Driver` (its own
+/// pipeline), exactly as the actors run them: a message goes to the roles
+/// `Roles::route` names, and each role's effects come out as its own `Step`.
+pub struct SimNode<P: Protocol> {
     /// The proposer, if hosted.
-    pub proposer: Option<basic::Proposer>,
+    pub proposer: Option<Driver<P::Proposer, P::Msg>>,
     /// The acceptor, if hosted.
-    pub acceptor: Option<basic::Acceptor>,
+    pub acceptor: Option<Driver<P::Acceptor, P::Msg>>,
     /// The learner, if hosted.
-    pub learner: Option<basic::Learner>,
+    pub learner: Option<Driver<P::Learner, P::Msg>>,
+    /// The replica the learner feeds.
+    pub replica: Option<P::Replica>,
+    roles: Roles,
+}
+
+/// One storage per role, as the actors give each role its own.
+pub type Storages = std::collections::BTreeMap<RoleKind, MemStorage>;
+
+/// What booting a node found in its storage.
+pub struct Booted<P: Protocol> {
+    /// The node.
+    pub node: SimNode<P>,
+    /// Entries the learner's log held, to replay into the replica.
+    pub replay: Vec<(Slot, Value)>,
+}
+
+impl<P: Protocol> SimNode<P> {
+    /// Boots node `id` from the synced contents of its role storages, the
+    /// way the actors' node builder does: the learner's log (if kept) is
+    /// replayed into a fresh replica and known chosen to the proposer.
+    pub fn boot(proto: &P, id: NodeId, storages: &mut Storages, seed: u64) -> Booted<P> {
+        let roles = proto.roles(id);
+        let mut load = |kind: RoleKind| -> DurableState {
+            // MemStorage::load cannot fail; an empty state is the fallback.
+            storages.entry(kind).or_default().load().unwrap_or_default()
+        };
+        let mut replay = Vec::new();
+        let learner = roles.learner.then(|| {
+            let log = proto.learner_log().then(|| load(RoleKind::Learner));
+            if let Some(log) = &log {
+                replay = log.decided_prefix();
+            }
+            Driver::new(proto.boot_learner(log.as_ref()))
+        });
+        let proposer = roles.proposer.then(|| {
+            let state = load(RoleKind::Proposer);
+            Driver::new(proto.boot_proposer(id, &state, seed, &replay))
+        });
+        let acceptor = roles
+            .acceptor
+            .then(|| Driver::new(proto.boot_acceptor(&load(RoleKind::Acceptor))));
+        let node = SimNode {
+            proposer,
+            acceptor,
+            learner,
+            replica: if roles.learner { proto.replica() } else { None },
+            roles,
+        };
+        Booted { node, replay }
+    }
+
+    /// Routes a message to the roles that handle it; each answers with a step.
+    pub fn handle(&mut self, from: NodeId, msg: P::Msg) -> Vec<(RoleKind, Step<P::Msg>)> {
+        let mut steps = Vec::new();
+        let mut to = self.roles.route(&msg).peekable();
+        let mut msg = Some(msg);
+        while let Some(kind) = to.next() {
+            // All but the last role get a copy.
+            let copy = if to.peek().is_none() {
+                msg.take()
+            } else {
+                msg.clone()
+            };
+            let Some(msg) = copy else {
+                break;
+            };
+            let step = match kind {
+                RoleKind::Proposer => self.proposer.as_mut().map(|d| d.handle(from, msg)),
+                RoleKind::Acceptor => self.acceptor.as_mut().map(|d| d.handle(from, msg)),
+                RoleKind::Learner => self.learner.as_mut().map(|d| d.handle(from, msg)),
+            };
+            steps.extend(step.map(|s| (kind, s)));
+        }
+        steps
+    }
+
+    /// One tick for every role on the node.
+    pub fn tick(&mut self) -> Vec<(RoleKind, Step<P::Msg>)> {
+        let mut steps = Vec::new();
+        steps.extend(
+            self.proposer
+                .as_mut()
+                .map(|d| (RoleKind::Proposer, d.tick())),
+        );
+        steps.extend(
+            self.acceptor
+                .as_mut()
+                .map(|d| (RoleKind::Acceptor, d.tick())),
+        );
+        steps.extend(self.learner.as_mut().map(|d| (RoleKind::Learner, d.tick())));
+        steps
+    }
+
+    /// A client command for the proposer, if the node hosts one.
+    pub fn submit(&mut self, proto: &P, command: Command) -> Option<Step<P::Msg>> {
+        let driver = self.proposer.as_mut()?;
+        Some(driver.input(|p, ready| proto.submit(p, command, ready)))
+    }
+
+    /// A role's persist job is durable: what it held may leave.
+    pub fn persisted(&mut self, kind: RoleKind, proof: Persisted) -> Vec<(NodeId, P::Msg)> {
+        match kind {
+            RoleKind::Proposer => self.proposer.as_mut().map(|d| d.persisted(proof)),
+            RoleKind::Acceptor => self.acceptor.as_mut().map(|d| d.persisted(proof)),
+            RoleKind::Learner => self.learner.as_mut().map(|d| d.persisted(proof)),
+        }
+        .unwrap_or_default()
+    }
+
+    /// The proposer role, to inspect.
+    pub fn proposer(&self) -> Option<&P::Proposer> {
+        self.proposer.as_ref().map(Driver::role)
+    }
+
+    /// The acceptor role, to inspect.
+    pub fn acceptor(&self) -> Option<&P::Acceptor> {
+        self.acceptor.as_ref().map(Driver::role)
+    }
+
+    /// The learner role, to inspect.
+    pub fn learner(&self) -> Option<&P::Learner> {
+        self.learner.as_ref().map(Driver::role)
+    }
 }
 
 /// Single-decree Paxos under simulation.
@@ -118,10 +251,16 @@ impl BasicPaxos {
 
 impl Protocol for BasicPaxos {
     type Msg = basic::Message;
-    type Node = BasicNode;
+    type Proposer = basic::Proposer;
+    type Acceptor = basic::Acceptor;
+    type Learner = basic::Learner;
+    type Replica = ();
 
     fn nodes(&self) -> Vec<NodeId> {
         self.layout.nodes()
+    }
+    fn roles(&self, id: NodeId) -> Roles {
+        self.layout.roles(id)
     }
     fn quorum(&self) -> &QuorumSystem {
         &self.config.quorum
@@ -132,102 +271,46 @@ impl Protocol for BasicPaxos {
     fn learners(&self) -> Vec<NodeId> {
         self.layout.learners.iter().copied().collect()
     }
-
-    fn boot(&self, id: NodeId, durable: &DurableState, seed: u64) -> BasicNode {
-        let c = &self.config;
-        BasicNode {
-            proposer: self
-                .layout
-                .proposers
-                .contains(&id)
-                .then(|| basic::Proposer::restore(id, c, durable, seed)),
-            acceptor: self
-                .layout
-                .acceptors
-                .contains(&id)
-                .then(|| basic::Acceptor::restore(c, durable)),
-            learner: self
-                .layout
-                .learners
-                .contains(&id)
-                .then(|| basic::Learner::new(c)),
-        }
+    fn learner_log(&self) -> bool {
+        false
     }
-
-    fn handle(
+    fn boot_proposer(
         &self,
-        node: &mut BasicNode,
-        from: NodeId,
-        msg: basic::Message,
-        ready: &mut Ready<basic::Message>,
-    ) {
-        if msg.for_learner() {
-            if let Some(l) = &mut node.learner {
-                l.handle(from, msg.clone(), ready);
-            }
-        }
-        if msg.for_proposer() {
-            if let Some(p) = &mut node.proposer {
-                p.handle(from, msg.clone(), ready);
-            }
-        }
-        if msg.for_acceptor() {
-            if let Some(a) = &mut node.acceptor {
-                a.handle(from, msg, ready);
-            }
-        }
+        id: NodeId,
+        durable: &DurableState,
+        seed: u64,
+        _logged: &[(Slot, Value)],
+    ) -> basic::Proposer {
+        basic::Proposer::restore(id, &self.config, durable, seed)
     }
-
-    fn tick(&self, node: &mut BasicNode, ready: &mut Ready<basic::Message>) {
-        if let Some(p) = &mut node.proposer {
-            p.tick(ready);
-        }
-        if let Some(l) = &mut node.learner {
-            l.tick(ready);
-        }
+    fn boot_acceptor(&self, durable: &DurableState) -> basic::Acceptor {
+        basic::Acceptor::restore(&self.config, durable)
     }
-
-    fn submit(&self, node: &mut BasicNode, command: Command, ready: &mut Ready<basic::Message>) {
-        if let Some(p) = &mut node.proposer {
-            p.propose(Value::from(command), ready);
-        }
+    fn boot_learner(&self, _log: Option<&DurableState>) -> basic::Learner {
+        basic::Learner::new(&self.config)
     }
-
+    fn replica(&self) -> Option<()> {
+        None
+    }
+    fn submit(&self, p: &mut basic::Proposer, command: Command, ready: &mut Ready<basic::Message>) {
+        p.propose(Value::from(command), ready);
+    }
+    fn apply(&self, _replica: &mut (), _slot: Slot, _value: &Value) -> Option<Applied> {
+        None
+    }
+    fn promised(&self, acceptor: &basic::Acceptor) -> Ballot {
+        acceptor.promised()
+    }
     fn single_decree(&self) -> bool {
         true
     }
-
-    fn apply(&self, _node: &mut BasicNode, _slot: Slot, _value: &Value) -> Option<Applied> {
-        None
-    }
-
-    fn promised(&self, node: &BasicNode) -> Option<Ballot> {
-        node.acceptor.as_ref().map(|a| a.promised())
-    }
-
-    fn status(&self, node: &BasicNode) -> String {
-        match &node.proposer {
-            Some(p) => match (p.chosen(), p.ballot()) {
-                (Some(v), _) => format!("knows {v} chosen"),
-                (None, Some(b)) => format!("ballot {b}"),
-                (None, None) => "idle".into(),
-            },
-            None => String::new(),
+    fn status(&self, p: &basic::Proposer) -> String {
+        match (p.chosen(), p.ballot()) {
+            (Some(v), _) => format!("knows {v} chosen"),
+            (None, Some(b)) => format!("ballot {b}"),
+            (None, None) => "idle".into(),
         }
     }
-}
-
-/// Multi-Paxos roles on one node; the learner feeds a replica.
-#[derive(Debug)]
-pub struct MultiNode {
-    /// The proposer, if hosted.
-    pub proposer: Option<multi::Proposer>,
-    /// The acceptor, if hosted.
-    pub acceptor: Option<multi::Acceptor>,
-    /// The learner, if hosted.
-    pub learner: Option<multi::Learner>,
-    /// The replica the learner feeds.
-    pub replica: Option<Replica<History>>,
 }
 
 /// Multi-Paxos under simulation.
@@ -237,26 +320,40 @@ pub struct MultiPaxos {
     pub layout: Layout,
     /// The roles' configuration.
     pub config: multi::Config,
+    /// Whether learners keep a durable log and restore from it after a
+    /// crash (as with the actors' `learner_storage`), instead of
+    /// relearning everything from the proposers.
+    pub learner_log: bool,
 }
 
 impl MultiPaxos {
-    /// Multi-Paxos over `layout` with `quorum`.
+    /// Multi-Paxos over `layout` with `quorum`, learners without a log.
     pub fn new(layout: Layout, quorum: QuorumSystem) -> Self {
         let config = multi::Config::new(
             quorum,
             layout.proposers.iter().copied().collect(),
             layout.learners.iter().copied().collect(),
         );
-        MultiPaxos { layout, config }
+        MultiPaxos {
+            layout,
+            config,
+            learner_log: false,
+        }
     }
 }
 
 impl Protocol for MultiPaxos {
     type Msg = multi::Message;
-    type Node = MultiNode;
+    type Proposer = multi::Proposer;
+    type Acceptor = multi::Acceptor;
+    type Learner = multi::Learner;
+    type Replica = Replica<History>;
 
     fn nodes(&self) -> Vec<NodeId> {
         self.layout.nodes()
+    }
+    fn roles(&self, id: NodeId) -> Roles {
+        self.layout.roles(id)
     }
     fn quorum(&self) -> &QuorumSystem {
         &self.config.quorum
@@ -267,67 +364,36 @@ impl Protocol for MultiPaxos {
     fn learners(&self) -> Vec<NodeId> {
         self.layout.learners.iter().copied().collect()
     }
-
-    fn boot(&self, id: NodeId, durable: &DurableState, seed: u64) -> MultiNode {
-        let c = &self.config;
-        let learner = self.layout.learners.contains(&id);
-        MultiNode {
-            proposer: self
-                .layout
-                .proposers
-                .contains(&id)
-                .then(|| multi::Proposer::restore(id, c, durable, seed)),
-            acceptor: self
-                .layout
-                .acceptors
-                .contains(&id)
-                .then(|| multi::Acceptor::restore(c, durable)),
-            learner: learner.then(|| multi::Learner::new(c)),
-            replica: learner.then(|| Replica::new(History::default())),
-        }
+    fn learner_log(&self) -> bool {
+        self.learner_log
     }
-
-    fn handle(
+    fn boot_proposer(
         &self,
-        node: &mut MultiNode,
-        from: NodeId,
-        msg: multi::Message,
-        ready: &mut Ready<multi::Message>,
-    ) {
-        if msg.for_learner() {
-            if let Some(l) = &mut node.learner {
-                l.handle(from, msg.clone(), ready);
-            }
-        }
-        if msg.for_proposer() {
-            if let Some(p) = &mut node.proposer {
-                p.handle(from, msg.clone(), ready);
-            }
-        }
-        if msg.for_acceptor() {
-            if let Some(a) = &mut node.acceptor {
-                a.handle(from, msg, ready);
-            }
+        id: NodeId,
+        durable: &DurableState,
+        seed: u64,
+        logged: &[(Slot, Value)],
+    ) -> multi::Proposer {
+        let mut p = multi::Proposer::restore(id, &self.config, durable, seed);
+        p.learn(logged.iter().cloned());
+        p
+    }
+    fn boot_acceptor(&self, durable: &DurableState) -> multi::Acceptor {
+        multi::Acceptor::restore(&self.config, durable)
+    }
+    fn boot_learner(&self, log: Option<&DurableState>) -> multi::Learner {
+        match log {
+            Some(state) => multi::Learner::restore(&self.config, state),
+            None => multi::Learner::new(&self.config),
         }
     }
-
-    fn tick(&self, node: &mut MultiNode, ready: &mut Ready<multi::Message>) {
-        if let Some(p) = &mut node.proposer {
-            p.tick(ready);
-        }
-        if let Some(l) = &mut node.learner {
-            l.tick(ready);
-        }
+    fn replica(&self) -> Option<Replica<History>> {
+        Some(Replica::new(History::default()))
     }
-
-    fn submit(&self, node: &mut MultiNode, command: Command, ready: &mut Ready<multi::Message>) {
-        if let Some(p) = &mut node.proposer {
-            p.propose(command, ready);
-        }
+    fn submit(&self, p: &mut multi::Proposer, command: Command, ready: &mut Ready<multi::Message>) {
+        p.propose(command, ready);
     }
-
-    fn apply(&self, node: &mut MultiNode, slot: Slot, value: &Value) -> Option<Applied> {
-        let replica = node.replica.as_mut()?;
+    fn apply(&self, replica: &mut Replica<History>, slot: Slot, value: &Value) -> Option<Applied> {
         match replica.apply(slot, value) {
             Outcome::Applied {
                 client,
@@ -352,15 +418,13 @@ impl Protocol for MultiPaxos {
             Outcome::Noop | Outcome::Stale { .. } => None,
         }
     }
-
-    fn promised(&self, node: &MultiNode) -> Option<Ballot> {
-        node.acceptor.as_ref().map(|a| a.promised())
+    fn promised(&self, acceptor: &multi::Acceptor) -> Ballot {
+        acceptor.promised()
     }
-
-    fn status(&self, node: &MultiNode) -> String {
-        match &node.proposer {
-            Some(p) => format!("{:?} commit {}", p.status(), p.commit()),
-            None => String::new(),
-        }
+    fn is_forward(&self, msg: &multi::Message) -> bool {
+        matches!(msg, multi::Message::Forward { .. })
+    }
+    fn status(&self, p: &multi::Proposer) -> String {
+        format!("{:?} commit {}", p.status(), p.commit())
     }
 }

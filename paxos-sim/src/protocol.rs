@@ -2,7 +2,8 @@
 //! Basic Paxos roles, the other Multi-Paxos roles.
 
 use paxos_core::{
-    Ballot, ClientId, Command, DurableState, NodeId, QuorumSystem, Ready, Slot, Value,
+    Ballot, ClientId, Command, DurableState, NodeId, QuorumSystem, Ready, Role, Roles, Routed,
+    Slot, Value,
 };
 use std::fmt::Debug;
 
@@ -19,43 +20,62 @@ pub struct Applied {
     pub fresh: bool,
 }
 
-/// A protocol the simulator can run: how to boot, feed and inspect a node.
+/// A protocol the simulator can run: how to boot each role from its own
+/// storage, feed it, and inspect it. A node's roles run through the core's
+/// `Driver` and `Roles::route`, as under the actors (see [`crate::nodes::SimNode`]).
 pub trait Protocol {
     /// The wire message type.
-    type Msg: Clone + Debug;
-    /// One node: whatever roles it hosts.
-    type Node;
+    type Msg: Clone + Debug + Routed;
+    /// The proposer role.
+    type Proposer: Role<Self::Msg>;
+    /// The acceptor role.
+    type Acceptor: Role<Self::Msg>;
+    /// The learner role.
+    type Learner: Role<Self::Msg>;
+    /// What a learner's decided entries are applied to.
+    type Replica;
 
     /// Every node id, in order.
     fn nodes(&self) -> Vec<NodeId>;
+    /// The roles node `id` hosts.
+    fn roles(&self, id: NodeId) -> Roles;
     /// The acceptors and quorums (the checker judges "chosen" with them).
     fn quorum(&self) -> &QuorumSystem;
     /// Nodes hosting a proposer: where clients send commands.
     fn proposers(&self) -> Vec<NodeId>;
     /// Nodes hosting a learner: whose decided logs are checked.
     fn learners(&self) -> Vec<NodeId>;
-    /// Builds (or rebuilds after a crash) node `id` from its synced state.
-    fn boot(&self, id: NodeId, durable: &DurableState, seed: u64) -> Self::Node;
-    /// Routes a message to the roles on `node` that handle it.
-    fn handle(
+    /// Whether learners keep a durable log (and restore from it).
+    fn learner_log(&self) -> bool;
+    /// Restores a proposer from its synced state; `logged` is what the
+    /// node's learner log holds (known chosen).
+    fn boot_proposer(
         &self,
-        node: &mut Self::Node,
-        from: NodeId,
-        msg: Self::Msg,
-        ready: &mut Ready<Self::Msg>,
-    );
-    /// One tick of logical time for every role on the node.
-    fn tick(&self, node: &mut Self::Node, ready: &mut Ready<Self::Msg>);
-    /// A client command arriving at the node's proposer.
-    fn submit(&self, node: &mut Self::Node, command: Command, ready: &mut Ready<Self::Msg>);
-    /// Applies a decided entry to the node's replica, if it has one.
-    fn apply(&self, node: &mut Self::Node, slot: Slot, value: &Value) -> Option<Applied>;
-    /// The node's acceptor's current promise, if it hosts an acceptor.
-    fn promised(&self, node: &Self::Node) -> Option<Ballot>;
+        id: NodeId,
+        durable: &DurableState,
+        seed: u64,
+        logged: &[(Slot, Value)],
+    ) -> Self::Proposer;
+    /// Restores an acceptor from its synced state.
+    fn boot_acceptor(&self, durable: &DurableState) -> Self::Acceptor;
+    /// A learner, restored from its log when it keeps one.
+    fn boot_learner(&self, log: Option<&DurableState>) -> Self::Learner;
+    /// A fresh replica, if the protocol applies commands.
+    fn replica(&self) -> Option<Self::Replica>;
+    /// A client command arriving at a proposer.
+    fn submit(&self, proposer: &mut Self::Proposer, command: Command, ready: &mut Ready<Self::Msg>);
+    /// Applies a decided entry to a replica.
+    fn apply(&self, replica: &mut Self::Replica, slot: Slot, value: &Value) -> Option<Applied>;
+    /// An acceptor's current promise.
+    fn promised(&self, acceptor: &Self::Acceptor) -> Ballot;
+    /// Whether `msg` forwards client commands to a leader (counted).
+    fn is_forward(&self, _msg: &Self::Msg) -> bool {
+        false
+    }
     /// Whether this is single-decree Paxos (one slot; clients stop once it is decided).
     fn single_decree(&self) -> bool {
         false
     }
-    /// A one-line description of the node's leadership state for traces.
-    fn status(&self, node: &Self::Node) -> String;
+    /// A one-line description of a proposer's leadership state for traces.
+    fn status(&self, proposer: &Self::Proposer) -> String;
 }

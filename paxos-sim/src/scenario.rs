@@ -86,7 +86,10 @@ pub fn run_seed(seed: u64, plan: &Plan, trace: bool) -> (&'static str, Report) {
         faults,
         clients: rng.random_range(1..=4),
         client_retry: 25,
-        liveness_ticks_max: 400,
+        // Longer than the longest election back-off at the default timing
+        // (a candidate whose Prepare was lost may wait (10 + 11) << 4 = 336
+        // ticks) plus the time to commit a backlog of client retries.
+        liveness_ticks_max: 600,
         liveness_down: None,
         check_promises,
         trace,
@@ -117,6 +120,9 @@ pub fn run_seed(seed: u64, plan: &Plan, trace: bool) -> (&'static str, Report) {
             if rng.random_bool(0.33) {
                 proto.config.message_bytes_max = 1;
             }
+            // Half the runs give learners a durable log: a restarted node
+            // replays it into its replica and proposer and resumes after it.
+            proto.learner_log = rng.random_bool(0.5);
             // Half the runs keep one acceptor down in the liveness phase: the
             // rest must still commit (in thrifty runs, by retransmitting to
             // the acceptors that did not answer).
@@ -182,7 +188,8 @@ impl std::fmt::Display for Summary {
         write!(
             f,
             "runs {} | steps {} | ticks {} | messages {} | faults {} (dropped {}, duplicated {}, crashes {}, cuts {}) | \
-             syncs {} | slots chosen {} | commands completed {} | {:.0} steps/s | {:.1}s | failures {}",
+             syncs {} | slots chosen {} | commands completed {} (client retries {}, forwards {}) | \
+             durable-learner restores {} | {:.0} steps/s | {:.1}s | failures {}",
             self.runs,
             s.steps,
             s.ticks,
@@ -195,6 +202,9 @@ impl std::fmt::Display for Summary {
             s.syncs,
             s.chosen,
             s.completed,
+            s.client_retries,
+            s.forwards,
+            s.learner_restores,
             self.steps_per_sec(),
             self.elapsed.as_secs_f64(),
             self.failures.len()

@@ -13,11 +13,14 @@
 //!    and every learner that is up must hold the whole chosen log.
 
 use crate::check::{Checker, Violation};
+use crate::nodes::{SimNode, Storages};
 use crate::protocol::Protocol;
-use paxos_core::{ClientId, Command, MemStorage, NodeId, Ready, Slot, Storage, Value};
+use paxos_core::{
+    ClientId, Command, NodeId, Record, RoleKind, Slot, Step, Storage, Value, Written,
+};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// How hostile the environment is during the chaos phase.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -96,6 +99,12 @@ pub struct Stats {
     pub chosen: u64,
     /// Client commands that completed.
     pub completed: u64,
+    /// Client commands resent after a timeout.
+    pub client_retries: u64,
+    /// Messages that forwarded client commands to a leader, delivered.
+    pub forwards: u64,
+    /// Learners restored from a non-empty durable log after a crash.
+    pub learner_restores: u64,
 }
 
 impl Stats {
@@ -116,6 +125,9 @@ impl Stats {
         self.syncs += o.syncs;
         self.chosen += o.chosen;
         self.completed += o.completed;
+        self.client_retries += o.client_retries;
+        self.forwards += o.forwards;
+        self.learner_restores += o.learner_restores;
     }
 }
 
@@ -130,12 +142,27 @@ pub struct Report {
 }
 
 struct Host<P: Protocol> {
-    node: Option<P::Node>,
-    storage: MemStorage,
-    /// Readys whose records are written but not yet synced, in order.
-    pending: VecDeque<Ready<P::Msg>>,
+    node: Option<SimNode<P>>,
+    /// One storage per role, as the actors have.
+    storage: Storages,
+    /// Per role, persist jobs written but not yet synced, with their
+    /// records (for the checker), in order.
+    pending: BTreeMap<RoleKind, Vec<(Written, Vec<Record>)>>,
     incarnation: u64,
     delivered: u64,
+}
+
+impl<P: Protocol> Host<P> {
+    /// Roles with something to sync: held jobs or written-behind records.
+    fn unsynced(&self) -> Vec<RoleKind> {
+        RoleKind::ALL
+            .into_iter()
+            .filter(|k| {
+                self.pending.get(k).is_some_and(|p| !p.is_empty())
+                    || self.storage.get(k).is_some_and(|s| s.unsynced() > 0)
+            })
+            .collect()
+    }
 }
 
 struct Envelope<M> {
@@ -171,7 +198,7 @@ pub struct Sim<P: Protocol> {
     faults: Faults,
 }
 
-type Step = Result<(), Violation>;
+type Step0 = Result<(), Violation>;
 
 impl<P: Protocol> Sim<P> {
     /// A fresh cluster: every node booted with empty storage.
@@ -180,12 +207,12 @@ impl<P: Protocol> Sim<P> {
         let ids = proto.nodes();
         let mut hosts = BTreeMap::new();
         for id in &ids {
-            let storage = MemStorage::new();
-            let node = proto.boot(*id, &Default::default(), rng.random());
+            let mut storage = Storages::new();
+            let booted = SimNode::boot(&proto, *id, &mut storage, rng.random());
             let host = Host {
-                node: Some(node),
+                node: Some(booted.node),
                 storage,
-                pending: VecDeque::new(),
+                pending: BTreeMap::new(),
                 incarnation: 0,
                 delivered: 0,
             };
@@ -245,9 +272,9 @@ impl<P: Protocol> Sim<P> {
         }
     }
 
-    fn step(&mut self) -> Step {
+    fn step(&mut self) -> Step0 {
         let deliverable = self.net.iter().any(|e| e.at <= self.now);
-        let syncable = self.hosts.values().any(|h| !h.pending.is_empty());
+        let syncable = self.hosts.values().any(|h| !h.unsynced().is_empty());
         let down = self.hosts.values().any(|h| h.node.is_none());
         let weights = [
             if deliverable { 50 } else { 0 },
@@ -272,14 +299,13 @@ impl<P: Protocol> Sim<P> {
         match event {
             0 => self.deliver_one(),
             1 => {
-                let candidates: Vec<NodeId> = self
+                let candidates: Vec<(NodeId, RoleKind)> = self
                     .hosts
                     .iter()
-                    .filter(|(_, h)| !h.pending.is_empty())
-                    .map(|(id, _)| *id)
+                    .flat_map(|(id, h)| h.unsynced().into_iter().map(|k| (*id, k)))
                     .collect();
-                let id = candidates[self.rng.random_range(0..candidates.len())];
-                self.sync(id)
+                let (id, kind) = candidates[self.rng.random_range(0..candidates.len())];
+                self.sync(id, kind)
             }
             2 => self.tick(),
             3 => self.client_step(),
@@ -296,8 +322,7 @@ impl<P: Protocol> Sim<P> {
                     .map(|(id, _)| *id)
                     .collect();
                 let id = down[self.rng.random_range(0..down.len())];
-                self.restart(id);
-                Ok(())
+                self.restart(id)
             }
             6 => {
                 self.partition();
@@ -311,19 +336,24 @@ impl<P: Protocol> Sim<P> {
         }
     }
 
-    fn check_promises(&self) -> Step {
+    fn check_promises(&self) -> Step0 {
         if !self.opts.check_promises {
             return Ok(());
         }
         for (id, h) in &self.hosts {
-            if let Some(b) = h.node.as_ref().and_then(|n| self.proto.promised(n)) {
+            if let Some(b) = h
+                .node
+                .as_ref()
+                .and_then(SimNode::acceptor)
+                .map(|a| self.proto.promised(a))
+            {
                 self.checker.promise_holds(*id, b)?;
             }
         }
         Ok(())
     }
 
-    fn deliver_one(&mut self) -> Step {
+    fn deliver_one(&mut self) -> Step0 {
         let ready: Vec<usize> = (0..self.net.len())
             .filter(|i| self.net[*i].at <= self.now)
             .collect();
@@ -335,7 +365,7 @@ impl<P: Protocol> Sim<P> {
         self.deliver(env)
     }
 
-    fn deliver(&mut self, env: Envelope<P::Msg>) -> Step {
+    fn deliver(&mut self, env: Envelope<P::Msg>) -> Step0 {
         let Some(host) = self.hosts.get_mut(&env.to) else {
             return Ok(());
         };
@@ -350,56 +380,99 @@ impl<P: Protocol> Sim<P> {
                 self.now, env.from, env.to, env.msg
             );
         }
-        let mut ready = Ready::new();
-        self.proto.handle(node, env.from, env.msg, &mut ready);
-        self.enqueue(env.to, ready)
+        if self.proto.is_forward(&env.msg) {
+            self.stats.forwards += 1;
+        }
+        let steps = node.handle(env.from, env.msg);
+        self.carry_all(env.to, steps)
     }
 
-    /// Carries out a Ready now if nothing needs syncing, else queues it
-    /// behind the node's unsynced work (persist, then send).
-    fn enqueue(&mut self, id: NodeId, ready: Ready<P::Msg>) -> Step {
-        if ready.is_empty() {
-            return Ok(());
+    fn carry_all(&mut self, id: NodeId, steps: Vec<(RoleKind, Step<P::Msg>)>) -> Step0 {
+        for (kind, step) in steps {
+            self.carry_out(id, kind, step)?;
         }
+        Ok(())
+    }
+
+    /// Carries out one role's step: its persist job is written (not yet
+    /// synced: a crash now loses it), written-behind records too; what
+    /// may leave is sent; chosen entries are delivered.
+    fn carry_out(&mut self, id: NodeId, kind: RoleKind, step: Step<P::Msg>) -> Step0 {
+        let Step {
+            send,
+            persist,
+            write_behind,
+            apply,
+            dropped: _,
+        } = step;
         let Some(host) = self.hosts.get_mut(&id) else {
             return Ok(());
         };
-        if ready.persist.is_empty() && host.pending.is_empty() {
-            return self.carry_out(id, ready);
+        let storage = host.storage.entry(kind).or_default();
+        let mut failed = !write_behind.is_empty() && storage.append_owned(write_behind).is_err();
+        if let Some(job) = persist {
+            let records = job.records().to_vec();
+            match job.write(storage) {
+                Ok(written) => host
+                    .pending
+                    .entry(kind)
+                    .or_default()
+                    .push((written, records)),
+                Err(_) => failed = true,
+            }
         }
-        if host.storage.append(&ready.persist).is_err() {
+        if failed {
             // MemStorage in the simulator never fails; treat it as a crash.
             self.crash(id);
             return Ok(());
         }
-        host.pending.push_back(ready);
+        for (to, msg) in send {
+            self.send(id, to, msg);
+        }
+        for (slot, value) in apply {
+            self.decided(id, slot, &value)?;
+        }
         Ok(())
     }
 
-    fn sync(&mut self, id: NodeId) -> Step {
+    /// Syncs one role's storage: every job written before is durable now,
+    /// so the checker learns of its records and the held messages leave.
+    fn sync(&mut self, id: NodeId, kind: RoleKind) -> Step0 {
         let Some(host) = self.hosts.get_mut(&id) else {
             return Ok(());
         };
-        if host.storage.sync().is_err() {
+        let jobs = host.pending.remove(&kind).unwrap_or_default();
+        let storage = host.storage.entry(kind).or_default();
+        let mut records = Vec::new();
+        let mut last = None;
+        for (written, r) in jobs {
+            records.extend(r);
+            last = Some(written);
+        }
+        let proof = match last {
+            Some(written) => written.sync(storage).map(Some),
+            None => storage.sync().map(|()| None),
+        };
+        let Ok(proof) = proof else {
             self.crash(id);
             return Ok(());
-        }
+        };
         self.stats.syncs += 1;
-        let pending: Vec<Ready<P::Msg>> = host.pending.drain(..).collect();
-        for ready in pending {
-            self.carry_out(id, ready)?;
+        self.checker.synced(id, &records)?;
+        let released = match (proof, host.node.as_mut()) {
+            (Some(proof), Some(node)) => node.persisted(kind, proof),
+            _ => Vec::new(),
+        };
+        for (to, msg) in released {
+            self.send(id, to, msg);
         }
         Ok(())
     }
 
-    /// Persisted records are durable now: tell the checker, then send, then deliver.
-    fn carry_out(&mut self, id: NodeId, ready: Ready<P::Msg>) -> Step {
-        self.checker.synced(id, &ready.persist)?;
-        for (to, msg) in ready.messages {
-            self.send(id, to, msg);
-        }
-        for (slot, value) in ready.decided {
-            self.decided(id, slot, &value)?;
+    fn sync_all(&mut self, id: NodeId) -> Step0 {
+        let kinds = self.hosts.get(&id).map(Host::unsynced).unwrap_or_default();
+        for kind in kinds {
+            self.sync(id, kind)?;
         }
         Ok(())
     }
@@ -433,7 +506,7 @@ impl<P: Protocol> Sim<P> {
         self.net.push(Envelope { at, from, to, msg });
     }
 
-    fn decided(&mut self, id: NodeId, slot: Slot, value: &Value) -> Step {
+    fn decided(&mut self, id: NodeId, slot: Slot, value: &Value) -> Step0 {
         self.checker.delivered(id, slot, value)?;
         self.trace(|| format!("{id} learns {slot} = {value}"));
         let Some(host) = self.hosts.get_mut(&id) else {
@@ -441,8 +514,8 @@ impl<P: Protocol> Sim<P> {
         };
         host.delivered += 1;
         let incarnation = host.incarnation;
-        if let Some(node) = host.node.as_mut() {
-            if let Some(applied) = self.proto.apply(node, slot, value) {
+        if let Some(replica) = host.node.as_mut().and_then(|n| n.replica.as_mut()) {
+            if let Some(applied) = self.proto.apply(replica, slot, value) {
                 self.checker.applied(id, incarnation, &applied)?;
             }
         }
@@ -458,7 +531,7 @@ impl<P: Protocol> Sim<P> {
         Ok(())
     }
 
-    fn tick(&mut self) -> Step {
+    fn tick(&mut self) -> Step0 {
         self.now += 1;
         self.stats.ticks += 1;
         let ids = self.ids.clone();
@@ -466,16 +539,15 @@ impl<P: Protocol> Sim<P> {
             let Some(node) = self.hosts.get_mut(&id).and_then(|h| h.node.as_mut()) else {
                 continue;
             };
-            let mut ready = Ready::new();
-            self.proto.tick(node, &mut ready);
-            self.enqueue(id, ready)?;
+            let steps = node.tick();
+            self.carry_all(id, steps)?;
         }
         Ok(())
     }
 
     /// One client acts: submits its next command, or resends a command
     /// that has waited `client_retry` ticks (to a random proposer).
-    fn client_step(&mut self) -> Step {
+    fn client_step(&mut self) -> Step0 {
         if self.clients.is_empty() {
             return Ok(());
         }
@@ -483,7 +555,10 @@ impl<P: Protocol> Sim<P> {
         let now = self.now;
         let client = &mut self.clients[c];
         let command = match &client.waiting {
-            Some(cmd) if now - client.sent_at >= self.opts.client_retry => cmd.clone(),
+            Some(cmd) if now - client.sent_at >= self.opts.client_retry => {
+                self.stats.client_retries += 1;
+                cmd.clone()
+            }
             Some(_) => return Ok(()),
             // Single-decree: once anything is decided there is nothing new
             // to ask for, but losing clients keep retrying, which is what
@@ -513,9 +588,10 @@ impl<P: Protocol> Sim<P> {
         let Some(node) = self.hosts.get_mut(&to).and_then(|h| h.node.as_mut()) else {
             return Ok(());
         };
-        let mut ready = Ready::new();
-        self.proto.submit(node, command, &mut ready);
-        self.enqueue(to, ready)
+        match node.submit(&self.proto, command) {
+            Some(step) => self.carry_out(to, RoleKind::Proposer, step),
+            None => Ok(()),
+        }
     }
 
     fn crash(&mut self, id: NodeId) {
@@ -527,25 +603,38 @@ impl<P: Protocol> Sim<P> {
         }
         host.node = None;
         host.pending.clear();
-        host.storage.crash();
+        for storage in host.storage.values_mut() {
+            storage.crash();
+        }
         host.incarnation += 1;
         host.delivered = 0;
         self.stats.crashes += 1;
         self.trace(|| format!("CRASH {id} (unsynced writes lost)"));
     }
 
-    fn restart(&mut self, id: NodeId) {
+    fn restart(&mut self, id: NodeId) -> Step0 {
         let seed = self.rng.random();
         let Some(host) = self.hosts.get_mut(&id) else {
-            return;
+            return Ok(());
         };
         if host.node.is_some() {
-            return;
+            return Ok(());
         }
-        // MemStorage::load cannot fail; fall back to a crash-free default.
-        let durable = host.storage.load().unwrap_or_default();
-        host.node = Some(self.proto.boot(id, &durable, seed));
-        self.trace(|| format!("RESTART {id} from synced state"));
+        let booted = SimNode::boot(&self.proto, id, &mut host.storage, seed);
+        host.node = Some(booted.node);
+        if !booted.replay.is_empty() {
+            self.stats.learner_restores += 1;
+        }
+        self.trace(|| {
+            format!(
+                "RESTART {id} from synced state ({} logged entries replayed)",
+                booted.replay.len()
+            )
+        });
+        for (slot, value) in booted.replay {
+            self.decided(id, slot, &value)?;
+        }
+        Ok(())
     }
 
     /// Cuts links: either isolates a random group from the rest (both ways)
@@ -579,7 +668,7 @@ impl<P: Protocol> Sim<P> {
     }
 
     /// Faults stop; every command must now be decided and learned everywhere.
-    fn liveness(&mut self) -> Step {
+    fn liveness(&mut self) -> Step0 {
         self.faults = Faults {
             delay_max: self.faults.delay_max,
             ..Faults::none()
@@ -591,7 +680,7 @@ impl<P: Protocol> Sim<P> {
             if Some(id) == down {
                 self.crash(id);
             } else {
-                self.restart(id);
+                self.restart(id)?;
             }
         }
         let learners: Vec<NodeId> = self
@@ -603,7 +692,7 @@ impl<P: Protocol> Sim<P> {
         for t in 0..self.opts.liveness_ticks_max {
             for _ in 0..64 {
                 for id in self.ids.clone() {
-                    self.sync(id)?;
+                    self.sync_all(id)?;
                 }
                 let mut due = Vec::new();
                 let mut later = Vec::new();
