@@ -75,6 +75,13 @@ pub enum Violation {
         /// The command's sequence number.
         seq: u64,
     },
+    /// A client was answered with a result its command did not produce.
+    WrongAnswer {
+        /// The client.
+        client: ClientId,
+        /// The command's sequence number.
+        seq: u64,
+    },
     /// After faults stopped, submitted commands were not all decided in time.
     NoProgress {
         /// Ticks waited.
@@ -137,6 +144,9 @@ impl fmt::Display for Violation {
                     "replica {node} returned a different result for c{}:{seq}",
                     client.0
                 )
+            }
+            Violation::WrongAnswer { client, seq } => {
+                write!(f, "client c{} got a wrong answer for seq {seq}", client.0)
             }
             Violation::NoProgress { ticks, missing } => {
                 write!(
@@ -290,6 +300,15 @@ impl Checker {
                 self.results.insert(key, applied.result.clone());
                 Ok(())
             }
+        }
+    }
+
+    /// Checks the result a client was given against the one its command's
+    /// first application produced.
+    pub fn answered(&self, client: ClientId, seq: u64, result: &[u8]) -> Result<(), Violation> {
+        match self.results.get(&(client, seq)) {
+            Some(r) if r.as_slice() == result => Ok(()),
+            _ => Err(Violation::WrongAnswer { client, seq }),
         }
     }
 

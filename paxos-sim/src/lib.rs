@@ -5,6 +5,7 @@
 //! it prints. See [`sim`] for the method and [`check`] for the properties.
 
 pub mod check;
+mod clients;
 pub mod demo;
 pub mod model;
 pub mod nodes;

@@ -421,6 +421,14 @@ impl Protocol for MultiPaxos {
     fn promised(&self, acceptor: &multi::Acceptor) -> Ballot {
         acceptor.promised()
     }
+    fn forward(&self, command: Command) -> Option<multi::Message> {
+        Some(multi::Message::Forward {
+            commands: vec![command],
+        })
+    }
+    fn learner_leader(&self, learner: &multi::Learner) -> Option<NodeId> {
+        learner.leader()
+    }
     fn is_forward(&self, msg: &multi::Message) -> bool {
         matches!(msg, multi::Message::Forward { .. })
     }

@@ -68,6 +68,15 @@ pub trait Protocol {
     fn apply(&self, replica: &mut Self::Replica, slot: Slot, value: &Value) -> Option<Applied>;
     /// An acceptor's current promise.
     fn promised(&self, acceptor: &Self::Acceptor) -> Ballot;
+    /// The message that forwards `command` to a proposer on another node,
+    /// if the protocol has one (clients on proposer-less nodes use it).
+    fn forward(&self, _command: Command) -> Option<Self::Msg> {
+        None
+    }
+    /// The leader a learner last heard from (a remote client's first try).
+    fn learner_leader(&self, _learner: &Self::Learner) -> Option<NodeId> {
+        None
+    }
     /// Whether `msg` forwards client commands to a leader (counted).
     fn is_forward(&self, _msg: &Self::Msg) -> bool {
         false

@@ -13,8 +13,10 @@
 //!    and every learner that is up must hold the whole chosen log.
 
 use crate::check::{Checker, Violation};
+use crate::clients::SimClient;
 use crate::nodes::{SimNode, Storages};
 use crate::protocol::Protocol;
+use paxos_core::client::{Attempts, RetryPolicy, Target};
 use paxos_core::{
     ClientId, Command, NodeId, Record, RoleKind, Slot, Step, Storage, Value, Written,
 };
@@ -172,13 +174,6 @@ struct Envelope<M> {
     msg: M,
 }
 
-struct Client {
-    id: ClientId,
-    seq: u64,
-    waiting: Option<Command>,
-    sent_at: u64,
-}
-
 /// A simulated cluster running protocol `P`.
 pub struct Sim<P: Protocol> {
     proto: P,
@@ -190,7 +185,7 @@ pub struct Sim<P: Protocol> {
     net: Vec<Envelope<P::Msg>>,
     cut: BTreeSet<(NodeId, NodeId)>,
     checker: Checker,
-    clients: Vec<Client>,
+    clients: Vec<SimClient>,
     single_decree_done: bool,
     /// In the liveness phase clients only retry; they start nothing new.
     settling: bool,
@@ -218,12 +213,12 @@ impl<P: Protocol> Sim<P> {
             };
             hosts.insert(*id, host);
         }
+        let learners = proto.learners();
+        let proposers = proto.proposers();
         let clients = (1..=opts.clients)
-            .map(|c| Client {
-                id: ClientId(c),
-                seq: 0,
-                waiting: None,
-                sent_at: 0,
+            .map(|c| {
+                let home = learners[(c as usize - 1) % learners.len()];
+                SimClient::new(ClientId(c), home, proto.roles(home), &proposers)
             })
             .collect();
         Sim {
@@ -403,7 +398,7 @@ impl<P: Protocol> Sim<P> {
             persist,
             write_behind,
             apply,
-            dropped: _,
+            dropped,
         } = step;
         let Some(host) = self.hosts.get_mut(&id) else {
             return Ok(());
@@ -432,7 +427,23 @@ impl<P: Protocol> Sim<P> {
         for (slot, value) in apply {
             self.decided(id, slot, &value)?;
         }
+        for command in dropped {
+            self.refused(id, &command);
+        }
         Ok(())
+    }
+
+    /// A proposer on `at` handed `command` back: a client waiting for it
+    /// there backs off before its next attempt (the actors' `NotLeader`).
+    fn refused(&mut self, at: NodeId, command: &Command) {
+        let now = self.now;
+        for client in &mut self.clients {
+            if client.home == at && client.awaits(command.client, command.seq) {
+                if let Some(w) = client.waiting.as_mut() {
+                    w.act_at = w.attempts.refused(now);
+                }
+            }
+        }
     }
 
     /// Syncs one role's storage: every job written before is durable now,
@@ -514,15 +525,32 @@ impl<P: Protocol> Sim<P> {
         };
         host.delivered += 1;
         let incarnation = host.incarnation;
+        let mut answer = None;
         if let Some(replica) = host.node.as_mut().and_then(|n| n.replica.as_mut()) {
             if let Some(applied) = self.proto.apply(replica, slot, value) {
                 self.checker.applied(id, incarnation, &applied)?;
+                answer = Some(applied);
             }
         }
         self.single_decree_done |= self.proto.single_decree();
-        if let Value::Command(c) = value {
+        if self.proto.single_decree() {
+            // No replica answers: a client is done once its value is decided.
+            if let Value::Command(c) = value {
+                for client in &mut self.clients {
+                    if client.awaits(c.client, c.seq) {
+                        client.waiting = None;
+                        self.stats.completed += 1;
+                    }
+                }
+            }
+            return Ok(());
+        }
+        // The home replica answers its waiting client, as on the actors.
+        if let Some(applied) = answer {
             for client in &mut self.clients {
-                if client.waiting.as_ref() == Some(c) {
+                if client.home == id && client.awaits(applied.client, applied.seq) {
+                    self.checker
+                        .answered(applied.client, applied.seq, &applied.result)?;
                     client.waiting = None;
                     self.stats.completed += 1;
                 }
@@ -545,40 +573,117 @@ impl<P: Protocol> Sim<P> {
         Ok(())
     }
 
-    /// One client acts: submits its next command, or resends a command
-    /// that has waited `client_retry` ticks (to a random proposer).
+    fn retry_policy(&self) -> RetryPolicy {
+        RetryPolicy {
+            timeout: self.opts.client_retry,
+            attempts_max: 8,
+            backoff: 2,
+        }
+    }
+
+    /// One client acts: starts its next command, or makes its next attempt
+    /// once the last one timed out or its back-off ended.
     fn client_step(&mut self) -> Step0 {
         if self.clients.is_empty() {
             return Ok(());
         }
         let c = self.rng.random_range(0..self.clients.len());
-        let now = self.now;
+        let (now, policy) = (self.now, self.retry_policy());
         let client = &mut self.clients[c];
-        let command = match &client.waiting {
-            Some(cmd) if now - client.sent_at >= self.opts.client_retry => {
-                self.stats.client_retries += 1;
-                cmd.clone()
-            }
-            Some(_) => return Ok(()),
+        match &client.waiting {
+            Some(w) if now < w.act_at => return Ok(()),
+            Some(_) => {}
             // Single-decree: once anything is decided there is nothing new
             // to ask for, but losing clients keep retrying, which is what
             // gets the decision re-learned after crashes.
             None if self.settling || self.single_decree_done => return Ok(()),
             None => {
-                client.seq += 1;
-                let payload = format!("c{}-{}", client.id.0, client.seq).into_bytes();
-                Command {
-                    client: client.id,
-                    seq: client.seq,
-                    payload: payload.into(),
+                let command = client.start(policy, now);
+                self.checker.proposed(&command);
+            }
+        }
+        self.attempt(c)
+    }
+
+    /// Client `c`'s next attempt, routed by the core's client rules.
+    fn attempt(&mut self, c: usize) -> Step0 {
+        let (now, policy) = (self.now, self.retry_policy());
+        if !self.proto.single_decree() && !self.home_is_up(c) {
+            return Ok(());
+        }
+        let client = &mut self.clients[c];
+        let Some(w) = client.waiting.as_mut() else {
+            return Ok(());
+        };
+        let attempt = match w.attempts.next(now) {
+            Some(a) => a,
+            None => {
+                // The budget is spent: the user tries again, same seq.
+                w.attempts = Attempts::start(policy, now);
+                match w.attempts.next(now) {
+                    Some(a) => a,
+                    None => return Ok(()),
                 }
             }
         };
-        client.waiting = Some(command.clone());
-        client.sent_at = now;
-        self.checker.proposed(&command);
+        if attempt.number > 1 || w.attempts.made() > 1 {
+            self.stats.client_retries += 1;
+        }
+        w.act_at = attempt.until;
+        let command = w.command.clone();
+        let home = client.home;
+        if self.proto.single_decree() {
+            let proposers = self.proto.proposers();
+            let to = proposers[self.rng.random_range(0..proposers.len())];
+            return self.submit_local(to, command);
+        }
+        let hint = self
+            .hosts
+            .get(&home)
+            .and_then(|h| h.node.as_ref())
+            .and_then(SimNode::learner)
+            .and_then(|l| self.proto.learner_leader(l));
+        match self.clients[c].router.pick(attempt.number, hint) {
+            Some(Target::Local) => self.submit_local(home, command),
+            Some(Target::Remote(to)) => {
+                self.trace(|| {
+                    format!(
+                        "client {} forwards c{}:{} via {home} to {to}",
+                        command.client.0, command.client.0, command.seq
+                    )
+                });
+                if let Some(msg) = self.proto.forward(command) {
+                    self.send(home, to, msg);
+                }
+                Ok(())
+            }
+            None => {
+                self.refused(home, &command);
+                Ok(())
+            }
+        }
+    }
+
+    /// Whether client `c`'s home node is up; if not, the client moves to a
+    /// live node with a replica (none: it waits).
+    fn home_is_up(&mut self, c: usize) -> bool {
+        let up = |id: &NodeId| self.hosts.get(id).is_some_and(|h| h.node.is_some());
+        if up(&self.clients[c].home) {
+            return true;
+        }
+        let live: Vec<NodeId> = self.proto.learners().into_iter().filter(up).collect();
+        if live.is_empty() {
+            return false;
+        }
+        let home = live[self.rng.random_range(0..live.len())];
         let proposers = self.proto.proposers();
-        let to = proposers[self.rng.random_range(0..proposers.len())];
+        self.clients[c].move_to(home, self.proto.roles(home), &proposers);
+        self.trace(|| format!("client {} moves to {home}", c + 1));
+        true
+    }
+
+    /// Hands `command` to the proposer on `to`.
+    fn submit_local(&mut self, to: NodeId, command: Command) -> Step0 {
         self.trace(|| {
             format!(
                 "client {} submits c{}:{} to {to}",
@@ -746,8 +851,11 @@ impl<P: Protocol> Sim<P> {
         };
         if !self.proto.single_decree() {
             for c in &self.clients {
-                if let Some(cmd) = &c.waiting {
-                    missing.push(format!("client {} seq {}", cmd.client.0, cmd.seq));
+                if let Some(w) = &c.waiting {
+                    missing.push(format!(
+                        "client {} seq {}",
+                        w.command.client.0, w.command.seq
+                    ));
                 }
             }
         }
