@@ -505,7 +505,7 @@ fn proposer_never_reuses_a_ballot_after_restore() {
         proposer.retry(&mut ready);
         used.insert(proposer.ballot().unwrap());
         // The driver syncs the rounds before the Prepares leave.
-        storage.append(&ready.records()).unwrap();
+        storage.append(ready.records()).unwrap();
         storage.sync().unwrap();
         storage.crash();
         let state = storage.load().unwrap();

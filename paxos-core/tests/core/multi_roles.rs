@@ -521,7 +521,7 @@ fn candidate_with_a_phase1_quorum_of_promises_becomes_leader_and_heartbeats() {
     assert_eq!(p.status(), Status::Leader { ballot });
     assert!(ready.records().is_empty());
     assert!(
-        accepts(&ready.messages()).is_empty(),
+        accepts(ready.messages()).is_empty(),
         "nothing to re-propose"
     );
     let hb = Message::Heartbeat {
@@ -618,7 +618,7 @@ fn a_candidate_counts_a_promise_only_once_all_its_parts_arrived() {
     // The second part completes it; its value must be re-proposed too.
     let ready = handle_proposer(&mut p, A2, part(1, vec![(Slot(1), b(1, P5), val(2))]));
     assert_eq!(p.status(), Status::Leader { ballot });
-    let proposed: Vec<(Slot, Value)> = accepts(&ready.messages())
+    let proposed: Vec<(Slot, Value)> = accepts(ready.messages())
         .into_iter()
         .filter(|(to, _, _)| *to == A1)
         .flat_map(|(_, _, e)| e)
@@ -635,7 +635,7 @@ fn a_leader_splits_accepts_and_decides_by_message_bytes_max() {
     let ballot = elect_by_hand(&mut p, &config);
     let mut ready = Ready::new();
     p.propose_batch((1..=6).map(|i| big(i, 400)), &mut ready);
-    let to_a1: Vec<Entries> = accepts(&ready.messages())
+    let to_a1: Vec<Entries> = accepts(ready.messages())
         .into_iter()
         .filter(|(to, _, _)| *to == A1)
         .map(|(_, _, e)| e)
@@ -653,7 +653,7 @@ fn a_leader_splits_accepts_and_decides_by_message_bytes_max() {
                 slots: slots.clone(),
             },
         );
-        decided.extend(decides(&ready.messages()));
+        decided.extend(decides(ready.messages()));
     }
     let to_learner: Vec<Entries> = decided
         .into_iter()
@@ -710,10 +710,10 @@ fn new_leader_reproposes_the_highest_ballot_value_per_slot_and_fills_holes_with_
         .iter()
         .map(|a| (*a, ballot, entries.clone()))
         .collect();
-    assert_eq!(accepts(&ready.messages()), want);
+    assert_eq!(accepts(ready.messages()), want);
     // New commands go after the re-proposed slots.
     let ready = propose(&mut p, cmd(1, 1));
-    let sent = accepts(&ready.messages());
+    let sent = accepts(ready.messages());
     assert_eq!(sent.len(), 3);
     assert_eq!(sent[0].2, vec![(Slot(4), Value::from(cmd(1, 1)))]);
 }
@@ -729,7 +729,7 @@ fn candidate_queues_proposals_until_elected_then_sends_them() {
     let _ = handle_proposer(&mut p, A1, promise(ballot, Vec::new()));
     let ready = handle_proposer(&mut p, A2, promise(ballot, Vec::new()));
     assert_eq!(p.queued(), 0);
-    let sent = accepts(&ready.messages());
+    let sent = accepts(ready.messages());
     assert_eq!(sent.len(), 3);
     assert!(sent
         .iter()
@@ -747,7 +747,7 @@ fn proposer_never_reuses_a_ballot_after_restore() {
         for _ in 0..2 {
             // Stand twice per life: the second election times out the first.
             let (ballot, ready) = stand(&mut p, &config);
-            storage.append(&ready.records()).unwrap();
+            storage.append(ready.records()).unwrap();
             storage.sync().unwrap();
             used.push(ballot);
         }
@@ -792,29 +792,29 @@ fn leader_chooses_a_slot_on_a_phase2_quorum_and_sends_decide_to_learners_and_pro
     };
     let ready = handle_proposer(&mut p, A1, accepted.clone());
     assert!(
-        decides(&ready.messages()).is_empty(),
+        decides(ready.messages()).is_empty(),
         "one acceptor is not a quorum"
     );
     let ready = handle_proposer(&mut p, A1, accepted.clone());
     assert!(
-        decides(&ready.messages()).is_empty(),
+        decides(ready.messages()).is_empty(),
         "nor is the same one twice"
     );
     assert_eq!(p.commit(), Slot(0));
     let ready = handle_proposer(&mut p, A2, accepted.clone());
     let entries = vec![(Slot(0), Value::from(cmd(1, 1)))];
     assert_eq!(
-        decides(&ready.messages()),
+        decides(ready.messages()),
         vec![(P5, entries.clone()), (L, entries)]
     );
     assert_eq!(p.commit(), Slot(1));
     let ready = handle_proposer(&mut p, A3, accepted);
-    assert!(decides(&ready.messages()).is_empty(), "decided once");
+    assert!(decides(ready.messages()).is_empty(), "decided once");
 }
 
 /// The acceptors each non-empty `Accept` in `ready` goes to.
 fn accept_targets(ready: &Ready<Message>) -> Vec<NodeId> {
-    accepts(&ready.messages())
+    accepts(ready.messages())
         .into_iter()
         .filter(|(_, _, entries)| !entries.is_empty())
         .map(|(to, _, _)| to)
@@ -848,7 +848,7 @@ fn thrifty_leader_sends_to_one_quorum_retransmits_to_all_then_prefers_who_answer
     };
     let _ = handle_proposer(&mut p, A1, accepted.clone());
     let ready = handle_proposer(&mut p, A3, accepted);
-    assert_eq!(decides(&ready.messages()).len(), 2, "chosen by A1 and A3");
+    assert_eq!(decides(ready.messages()).len(), 2, "chosen by A1 and A3");
     let ready = propose(&mut p, cmd(1, 2));
     assert_eq!(accept_targets(&ready), vec![A1, A3], "A3 answered last");
 }
@@ -880,7 +880,7 @@ fn leader_ignores_accepted_for_another_ballot_or_from_non_acceptors() {
     let _ = handle_proposer(&mut p, A2, stale);
     let _ = handle_proposer(&mut p, P5, current.clone());
     let ready = handle_proposer(&mut p, L, current);
-    assert!(decides(&ready.messages()).is_empty());
+    assert!(decides(ready.messages()).is_empty());
     assert_eq!(p.commit(), Slot(0));
 }
 
@@ -1545,7 +1545,7 @@ fn leader_sends_commands_proposed_together_in_one_accept_per_acceptor() {
     let ballot = elect_by_hand(&mut p, &config);
     let mut ready = Ready::new();
     p.propose_batch((1..=10).map(|seq| cmd(1, seq)), &mut ready);
-    let sent = accepts(&ready.messages());
+    let sent = accepts(ready.messages());
     assert_eq!(sent.len(), 3, "one Accept per acceptor: {sent:?}");
     for (_, bal, entries) in &sent {
         assert_eq!(*bal, ballot);
@@ -1706,7 +1706,7 @@ fn a_thrifty_takeover_goes_to_the_acceptors_that_promised() {
         promise(ballot, vec![(Slot(0), b(1, P5), val(1))]),
     );
     assert_eq!(p.status(), Status::Leader { ballot });
-    let to: Vec<NodeId> = accepts(&ready.messages())
+    let to: Vec<NodeId> = accepts(ready.messages())
         .into_iter()
         .map(|(to, _, _)| to)
         .collect();
