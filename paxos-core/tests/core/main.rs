@@ -8,7 +8,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod basic_roles;
-mod multi_roles;
+mod multi_acceptor;
+mod multi_catchup;
+mod multi_config;
+mod multi_election;
+mod multi_kit;
+mod multi_learner;
+mod multi_phase1;
+mod multi_phase2;
+mod multi_replica;
 mod net;
 mod pipeline;
 mod quorum;
