@@ -3,13 +3,38 @@
 //! leader's heartbeat shows it has fallen behind.
 
 use super::Proposer;
+use crate::invariant::{broken, Invariant};
 use crate::multi::{split_by_size, Message};
 use crate::ready::Ready;
 use crate::types::{NodeId, Slot, Value};
 
 impl Proposer {
+    /// Records that `value` is chosen at `slot`.
+    ///
+    /// A chosen value never changes, so a report that contradicts a known
+    /// one means agreement is already broken somewhere: stop rather than
+    /// serve either value to a learner. Kept in release builds: O(1) for
+    /// a slot in order or below the commit point, O(log n) above it.
     pub(super) fn learn_chosen(&mut self, slot: Slot, value: Value) {
+        let commit = self.chosen.commit();
+        if let Some(known) = self.chosen.get(slot) {
+            if *known != value && self.config.bugs.none() {
+                let detail = format!(
+                    "proposer {} learned {value} at {slot}, where {known} was chosen",
+                    self.id
+                );
+                broken(Invariant::ChosenValueUnchanged, detail);
+            }
+        }
         self.chosen.insert(slot, value);
+        if self.chosen.commit() < commit {
+            let detail = format!(
+                "proposer {}: commit {} after {commit}",
+                self.id,
+                self.chosen.commit()
+            );
+            broken(Invariant::DecidedPrefixOnlyGrows, detail);
+        }
     }
 
     pub(super) fn on_decide(&mut self, entries: Vec<(Slot, Value)>) {

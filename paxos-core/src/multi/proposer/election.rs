@@ -4,6 +4,7 @@
 
 use super::{Proposer, Role};
 use crate::durable::Record;
+use crate::invariant::{check, Invariant, InvariantViolation};
 use crate::multi::Message;
 use crate::ready::Ready;
 use crate::types::{Ballot, Command, NodeId, Slot, Value};
@@ -43,7 +44,7 @@ impl Proposer {
         // reset it, or the duel goes on at the shortest timeouts.
         self.misses = self.misses.saturating_add(1);
         self.abandon(ready);
-        self.round = self.round.max(self.seen.round) + 1;
+        self.round = Ballot::fresh_round(self.id, self.round, self.seen);
         // Durable before the Prepare leaves: a restart must not reuse it.
         ready.persist(Record::Round(self.round));
         let ballot = Ballot::new(self.round, self.id);
@@ -79,7 +80,7 @@ impl Proposer {
         self.role = Role::Follower { leader };
         self.reset_election_timer();
         let queued: Vec<Arc<Command>> = self.queue.drain(..).collect();
-        self.propose_batch(queued, ready);
+        self.submit(queued, ready);
     }
 
     pub(super) fn on_nack(&mut self, ballot: Ballot, promised: Ballot, ready: &mut Ready<Message>) {
@@ -152,5 +153,38 @@ impl Proposer {
             entries: Vec::new(),
         };
         ready.broadcast_now(quiet, probe);
+    }
+
+    /// The ballot stood or led in is this proposer's own and covered by
+    /// its reserved round; `seen` is at least every ballot it knows of.
+    pub(super) fn check_ballots(&self) -> Result<(), InvariantViolation> {
+        let (id, round, seen) = (self.id, self.round, self.seen);
+        if let Some(mine) = self.my_ballot() {
+            check(mine.node == id, Invariant::BallotIsOwn, || {
+                format!("proposer {id} holds ballot {mine}")
+            })?;
+            check(
+                mine.round <= round && mine <= seen,
+                Invariant::RoundCoversBallot,
+                || {
+                    format!(
+                        "proposer {id} holds ballot {mine}; reserved round {round}, seen {seen}"
+                    )
+                },
+            )?;
+        }
+        let followed = match self.role {
+            Role::Follower {
+                leader: Some((_, b)),
+            } => Some(b),
+            _ => None,
+        };
+        let heard = self.leader_since.map(|(b, _)| b);
+        for known in [followed, heard].into_iter().flatten() {
+            check(known <= seen, Invariant::RoundCoversBallot, || {
+                format!("proposer {id} knows leader ballot {known} above seen {seen}")
+            })?;
+        }
+        Ok(())
     }
 }

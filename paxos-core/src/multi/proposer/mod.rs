@@ -10,11 +10,14 @@ mod catchup;
 mod election;
 mod phase1;
 mod phase2;
+#[cfg(test)]
+mod tests;
 
 use super::chosen::ChosenLog;
 use super::window::SlotWindow;
 use super::{split_by_size, Config, Message};
 use crate::durable::DurableState;
+use crate::invariant::{check, debug_holds, Invariant, InvariantViolation};
 use crate::ready::Ready;
 use crate::types::{Ballot, Command, Jitter, NodeId, Slot, Value};
 use phase2::Acks;
@@ -144,10 +147,16 @@ impl Proposer {
     /// Records entries known to be chosen from elsewhere (a durable learner
     /// log on the same node), so that after a restart this proposer stands
     /// for election from the end of that log rather than from slot 0.
+    ///
+    /// # Panics
+    /// If an entry contradicts a value already known chosen at its slot
+    /// ([`Invariant::ChosenValueUnchanged`]).
     pub fn learn(&mut self, entries: impl IntoIterator<Item = (Slot, Value)>) {
+        let before = self.watermarks();
         for (slot, value) in entries {
             self.learn_chosen(slot, value);
         }
+        self.debug_check_step(before);
     }
 
     /// This proposer's node.
@@ -216,6 +225,18 @@ impl Proposer {
         commands: impl IntoIterator<Item = C>,
         ready: &mut Ready<Message>,
     ) {
+        let before = self.watermarks();
+        self.submit(commands, ready);
+        self.debug_check_step(before);
+    }
+
+    /// [`Proposer::propose_batch`] without the debug re-check, for inputs
+    /// that submit commands as one part of their work.
+    fn submit<C: Into<Arc<Command>>>(
+        &mut self,
+        commands: impl IntoIterator<Item = C>,
+        ready: &mut Ready<Message>,
+    ) {
         let commands = commands.into_iter().map(Into::into);
         match &self.role {
             Role::Follower {
@@ -245,6 +266,7 @@ impl Proposer {
 
     /// Handles one message; those for other roles are ignored.
     pub fn handle(&mut self, from: NodeId, msg: Message, ready: &mut Ready<Message>) {
+        let before = self.watermarks();
         match msg {
             Message::Promise {
                 ballot,
@@ -264,17 +286,19 @@ impl Proposer {
                 if matches!(self.role, Role::Follower { .. }) {
                     commands.into_iter().for_each(|c| ready.drop_command(c));
                 } else {
-                    self.propose_batch(commands, ready);
+                    self.submit(commands, ready);
                 }
             }
             Message::Prepare { .. } | Message::Accept { .. } => {}
         }
+        self.debug_check_step(before);
     }
 
     /// Advances time by one tick: followers and candidates whose timer ran
     /// out stand for election; a leader sends heartbeats and resends
     /// accepts that went unanswered.
     pub fn tick(&mut self, ready: &mut Ready<Message>) {
+        let before = self.watermarks();
         self.now += 1;
         match &self.role {
             Role::Follower { .. } | Role::Candidate { .. } => {
@@ -299,5 +323,61 @@ impl Proposer {
                 }
             }
         }
+        self.debug_check_step(before);
     }
+
+    /// Checks every invariant of this proposer: its quorum system, its
+    /// chosen log, its ballots and queue, and those of its role (a
+    /// candidate's promises; a leader's in-flight window and batches). See
+    /// [`Invariant`] for each. Costs O(acceptors + promised entries + the
+    /// leader's slots from its commit point to its next slot).
+    ///
+    /// Debug builds run it after every input and panic on a violation;
+    /// release builds keep only O(1) checks, where values change.
+    pub fn check_invariants(&self) -> Result<(), InvariantViolation> {
+        self.config.quorum.check_invariants()?;
+        self.chosen.check_invariants()?;
+        self.check_ballots()?;
+        self.check_queue()?;
+        match &self.role {
+            Role::Follower { .. } => Ok(()),
+            Role::Candidate { .. } => self.check_candidate(),
+            Role::Leader { .. } => self.check_leader(),
+        }
+    }
+
+    fn watermarks(&self) -> Watermarks {
+        Watermarks {
+            round: self.round,
+            seen: self.seen,
+            commit: self.chosen.commit(),
+        }
+    }
+
+    /// Debug builds only: after an input, nothing that only grows went
+    /// down, and every invariant holds.
+    fn debug_check_step(&self, before: Watermarks) {
+        debug_holds("multi proposer", || {
+            let after = self.watermarks();
+            let grew = after.round >= before.round && after.seen >= before.seen;
+            check(grew, Invariant::BallotsOnlyGrow, || {
+                format!("proposer {}: {before:?} then {after:?}", self.id)
+            })?;
+            check(
+                after.commit >= before.commit,
+                Invariant::DecidedPrefixOnlyGrows,
+                || format!("proposer {}: {before:?} then {after:?}", self.id),
+            )?;
+            self.check_invariants()
+        });
+    }
+}
+
+/// What only grows in a proposer, read before an input so that the debug
+/// re-check after it can tell whether any of it went down.
+#[derive(Clone, Copy, Debug)]
+struct Watermarks {
+    round: u64,
+    seen: Ballot,
+    commit: Slot,
 }

@@ -3,6 +3,7 @@
 //! slot and filling the slots nobody reported with no-ops.
 
 use super::{PromiseParts, Proposer, Role};
+use crate::invariant::{check, Invariant, InvariantViolation};
 use crate::multi::window::SlotWindow;
 use crate::multi::{split_by_size, Message};
 use crate::ready::Ready;
@@ -111,5 +112,49 @@ impl Proposer {
         }
         self.heartbeat(ready);
         self.flush(ready);
+    }
+
+    /// A candidate runs Phase 1 from at most its commit point, keeps
+    /// promises only from acceptors (parts numbered below their count), and
+    /// holds no phase-1 quorum of complete ones: that would have made it
+    /// leader.
+    pub(super) fn check_candidate(&self) -> Result<(), InvariantViolation> {
+        let Role::Candidate {
+            ballot,
+            first_slot,
+            promises,
+        } = &self.role
+        else {
+            return Ok(());
+        };
+        let (id, commit, quorum) = (self.id, self.chosen.commit(), &self.config.quorum);
+        check(
+            *first_slot <= commit,
+            Invariant::CandidateStartsAtCommit,
+            || format!("proposer {id} in {ballot}: first slot {first_slot} above commit {commit}"),
+        )?;
+        for (from, p) in promises {
+            let last = p.got.keys().next_back().copied();
+            let valid = quorum.is_acceptor(*from) && last.is_none_or(|part| part < p.parts);
+            check(valid, Invariant::VotesOnlyFromAcceptors, || {
+                let got: Vec<u32> = p.got.keys().copied().collect();
+                format!(
+                    "proposer {id} in {ballot}: promise from {from}, parts {got:?} of {}",
+                    p.parts
+                )
+            })?;
+        }
+        let voters: BTreeSet<NodeId> = promises
+            .iter()
+            .filter(|(_, p)| p.complete())
+            .map(|(n, _)| *n)
+            .collect();
+        check(
+            !quorum.is_phase1_quorum(&voters),
+            Invariant::OpenPhaseLacksQuorum,
+            || {
+                format!("proposer {id} still a candidate in {ballot} with complete promises from {voters:?}")
+            },
+        )
     }
 }

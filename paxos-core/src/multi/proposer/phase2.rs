@@ -3,6 +3,7 @@
 //! thrifty sends, and retransmits of what went unanswered.
 
 use super::{InFlight, Proposer, Role};
+use crate::invariant::{check, Invariant, InvariantViolation};
 use crate::multi::{split_by_size, Budget, Message};
 use crate::quorum::QuorumSystem;
 use crate::ready::Ready;
@@ -25,7 +26,7 @@ impl Acks {
             .filter(|i| *i < 128)
     }
 
-    fn insert(&mut self, quorum: &QuorumSystem, node: NodeId) {
+    pub(super) fn insert(&mut self, quorum: &QuorumSystem, node: NodeId) {
         match Self::index(quorum, node) {
             Some(i) => self.bits |= 1 << i,
             None => {
@@ -235,5 +236,81 @@ impl Proposer {
                 ready.send_now(a, accept);
             }
         }
+    }
+
+    /// A proposer queues at most `queue_max` commands, and only while it
+    /// stands or leads: a follower forwards or drops them instead.
+    pub(super) fn check_queue(&self) -> Result<(), InvariantViolation> {
+        let (len, max) = (self.queue.len(), self.config.queue_max);
+        let follower = matches!(self.role, Role::Follower { .. });
+        check(
+            len <= max && !(follower && len > 0),
+            Invariant::QueueBounded,
+            || {
+                let status = self.status();
+                format!(
+                    "proposer {} ({status:?}) queues {len}, queue_max {max}",
+                    self.id
+                )
+            },
+        )
+    }
+
+    /// A leader hears only acceptors; its in-flight slots lie below its
+    /// next slot, none with a deciding set of acks, counted exactly by its
+    /// open batches; and every slot from its commit point to its next slot
+    /// is chosen or in flight.
+    pub(super) fn check_leader(&self) -> Result<(), InvariantViolation> {
+        let Role::Leader {
+            ballot,
+            next_slot,
+            inflight,
+            batches,
+            next_batch,
+            heard,
+            ..
+        } = &self.role
+        else {
+            return Ok(());
+        };
+        let (id, quorum, bugs) = (self.id, &self.config.quorum, self.config.bugs);
+        let strangers: Vec<NodeId> = heard
+            .keys()
+            .filter(|n| !quorum.is_acceptor(**n))
+            .copied()
+            .collect();
+        check(
+            strangers.is_empty(),
+            Invariant::VotesOnlyFromAcceptors,
+            || format!("leader {id} in {ballot} heard from non-acceptors {strangers:?}"),
+        )?;
+        let mut open: BTreeMap<u64, usize> = BTreeMap::new();
+        for (slot, f) in inflight.iter() {
+            check(slot < *next_slot, Invariant::LeaderWindowHasNoHoles, || {
+                format!("leader {id} in {ballot}: {slot} in flight, next slot {next_slot}")
+            })?;
+            check(
+                !f.acks.decides(quorum, bugs),
+                Invariant::OpenPhaseLacksQuorum,
+                || format!("leader {id} in {ballot}: {slot} in flight with deciding acks"),
+            )?;
+            *open.entry(f.batch).or_default() += 1;
+        }
+        let unnumbered = batches.keys().next_back().is_some_and(|b| b >= next_batch);
+        check(
+            open == *batches && !unnumbered,
+            Invariant::LeaderBatchesMatchInFlight,
+            || {
+                format!("leader {id} in {ballot}: batches {batches:?} (next {next_batch}), in flight per batch {open:?}")
+            },
+        )?;
+        let commit = self.chosen.commit();
+        for slot in (commit.0..next_slot.0).map(Slot) {
+            let held = inflight.get(slot).is_some() || self.chosen.contains(slot);
+            check(held, Invariant::LeaderWindowHasNoHoles, || {
+                format!("leader {id} in {ballot}: {slot} neither chosen nor in flight (commit {commit}, next slot {next_slot})")
+            })?;
+        }
+        Ok(())
     }
 }
