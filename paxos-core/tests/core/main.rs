@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod basic_roles;
+mod invariants;
 mod multi_acceptor;
 mod multi_catchup;
 mod multi_config;
