@@ -7,7 +7,12 @@
 //! Nothing here sleeps, opens a socket or touches a file.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod basic_roles;
+mod basic_acceptor;
+mod basic_config;
+mod basic_kit;
+mod basic_learner;
+mod basic_proposer;
+mod basic_rounds;
 mod invariants;
 mod multi_acceptor;
 mod multi_catchup;
