@@ -47,6 +47,13 @@ impl PlantedBugs {
     switch!(learner_decides_on_minority);
     switch!(learner_mixes_ballots);
 
+    /// Whether no bug is planted. Checks of what a planted bug breaks on
+    /// purpose (a chosen value changing) run only then, so the simulator
+    /// and model checker see the damage instead of a panic.
+    pub(crate) fn none(&self) -> bool {
+        *self == PlantedBugs::default()
+    }
+
     /// Whether a learner treats `voters` as enough to decide: a phase-2
     /// quorum, or one acceptor fewer when the minority bug is planted.
     pub(crate) fn decides(&self, quorum: &QuorumSystem, voters: &BTreeSet<NodeId>) -> bool {

@@ -31,6 +31,14 @@
 //! - [`QuorumSystem`]: majority and flexible quorums.
 //! - [`Storage`], [`Transport`], [`StateMachine`]: the traits adapters implement.
 //!
+//! Every role states its invariants ([`Invariant`]) and offers
+//! `check_invariants()`, which a test or simulator may call after any step.
+//! The roles also check them themselves: O(1) checks where a value changes
+//! (an acceptor never accepts above its promise; a chosen value is never
+//! learned with another) in every build, and a full re-check after each
+//! input of a proposer or learner in debug builds. A broken invariant
+//! panics with an [`InvariantViolation`] naming it and its values.
+//!
 //! Faults tolerated: message loss, delay, duplication and reordering, and
 //! crash/restart of any nodes (restoring only synced state). Byzantine faults
 //! (lying or corrupted nodes) are out of scope.
@@ -84,6 +92,7 @@ pub mod client;
 mod driver;
 mod durable;
 mod error;
+mod invariant;
 pub mod multi;
 mod pipeline;
 mod quorum;
@@ -97,6 +106,7 @@ pub use bytes::Bytes;
 pub use driver::{Driver, Role, RoleKind, Roles, Route, Routed};
 pub use durable::{DurableState, Record};
 pub use error::Error;
+pub use invariant::{Invariant, InvariantViolation};
 pub use pipeline::{PersistJob, Persisted, Pipeline, Step, Written, HELD_MAX};
 pub use quorum::{QuorumKind, QuorumSpec, QuorumSystem};
 pub use ready::Ready;

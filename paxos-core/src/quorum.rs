@@ -5,6 +5,7 @@
 //! which [`QuorumSystem::flexible`] checks at construction.
 
 use crate::error::Error;
+use crate::invariant::{check, Invariant, InvariantViolation};
 use crate::types::NodeId;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -153,5 +154,57 @@ impl QuorumSystem {
     /// How many members of `voters` are acceptors.
     pub fn count(&self, voters: &BTreeSet<NodeId>) -> usize {
         voters.intersection(&self.acceptors).count()
+    }
+
+    /// Re-checks what the constructors checked: both sizes within
+    /// `1..=n`, and `q1 + q2 > n` so that every phase-1 quorum meets every
+    /// phase-2 quorum. Roles call it from their own `check_invariants`.
+    pub fn check_invariants(&self) -> Result<(), InvariantViolation> {
+        let (q1, q2, n) = (self.q1, self.q2, self.acceptors.len());
+        let in_range = (1..=n).contains(&q1) && (1..=n).contains(&q2);
+        check(in_range, Invariant::QuorumSizesInRange, || {
+            format!("q1={q1}, q2={q2} with {n} acceptors")
+        })?;
+        check(q1 + q2 > n, Invariant::QuorumsIntersect, || {
+            format!("q1={q1} + q2={q2} <= {n} acceptors")
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(n: u64) -> BTreeSet<NodeId> {
+        (1..=n).map(NodeId).collect()
+    }
+
+    /// Built past the constructors (only code in this crate can), to show
+    /// the check would catch sizes a bug let through.
+    #[test]
+    fn quorums_intersect_is_reported_for_disjoint_sizes() {
+        let q = QuorumSystem {
+            acceptors: ids(4),
+            q1: 2,
+            q2: 2,
+            kind: QuorumKind::Flexible { q1: 2, q2: 2 },
+        };
+        let err = q.check_invariants().unwrap_err();
+        assert_eq!(err.invariant, Invariant::QuorumsIntersect);
+        assert!(err.to_string().contains("q1=2 + q2=2 <= 4"), "{err}");
+    }
+
+    #[test]
+    fn quorum_sizes_in_range_is_reported_for_a_zero_or_oversized_quorum() {
+        for (q1, q2) in [(0, 3), (4, 3)] {
+            let q = QuorumSystem {
+                acceptors: ids(3),
+                q1,
+                q2,
+                kind: QuorumKind::Flexible { q1, q2 },
+            };
+            let err = q.check_invariants().unwrap_err();
+            assert_eq!(err.invariant, Invariant::QuorumSizesInRange, "{q1}, {q2}");
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! Identities, ballots, slots and the values that Paxos chooses.
 
+use crate::invariant::{broken, Invariant};
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -39,6 +40,23 @@ impl Ballot {
     /// Builds a ballot.
     pub fn new(round: u64, node: NodeId) -> Self {
         Ballot { round, node }
+    }
+
+    /// The round for proposer `node`'s next ballot: one above both the
+    /// round it `reserved` last and the highest ballot it has `seen`.
+    ///
+    /// # Panics
+    /// With no round left above them ([`Invariant::BallotsOnlyGrow`]):
+    /// wrapping to 0 would reuse a ballot, and could choose two values.
+    pub(crate) fn fresh_round(node: NodeId, reserved: u64, seen: Ballot) -> u64 {
+        let highest = reserved.max(seen.round);
+        match highest.checked_add(1) {
+            Some(round) => round,
+            None => broken(
+                Invariant::BallotsOnlyGrow,
+                format!("proposer {node}: no round above {highest}"),
+            ),
+        }
     }
 }
 

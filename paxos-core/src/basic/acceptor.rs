@@ -1,6 +1,7 @@
 use super::{Config, Message};
 use crate::bugs::PlantedBugs;
 use crate::durable::{DurableState, Record};
+use crate::invariant::{broken, check, Invariant, InvariantViolation};
 use crate::ready::Ready;
 use crate::types::{Ballot, NodeId, Slot, Value};
 use std::collections::BTreeSet;
@@ -39,6 +40,25 @@ impl Acceptor {
     /// The highest-ballot proposal accepted.
     pub fn accepted(&self) -> Option<&(Ballot, Value)> {
         self.accepted.as_ref()
+    }
+
+    /// Checks this acceptor's invariants: its promise covers the ballot of
+    /// what it accepted, and that ballot is a real one (round 1 or more).
+    /// O(1). Per message, the acceptor checks that its promise never goes
+    /// down.
+    pub fn check_invariants(&self) -> Result<(), InvariantViolation> {
+        let Some((ballot, _)) = &self.accepted else {
+            return Ok(());
+        };
+        let promised = self.promised;
+        check(
+            *ballot <= promised,
+            Invariant::PromiseCoversAccepted,
+            || format!("accepted in {ballot}, promised only {promised}"),
+        )?;
+        check(ballot.round > 0, Invariant::AcceptedWithinBounds, || {
+            format!("accepted in {ballot}, a round no proposer uses")
+        })
     }
 
     /// Handles one message from `from`.
@@ -97,6 +117,10 @@ impl Acceptor {
         }
         let proposal = (ballot, value);
         if self.accepted.as_ref() != Some(&proposal) {
+            if ballot < self.promised {
+                let detail = format!("promise {} lowered to {ballot}", self.promised);
+                broken(Invariant::PromiseOnlyGrows, detail);
+            }
             self.promised = ballot;
             ready.persist(Record::Accept {
                 slot: Slot(0),

@@ -1,4 +1,5 @@
 use super::{Config, Message};
+use crate::invariant::{check, debug_holds, Invariant, InvariantViolation};
 use crate::types::{Ballot, NodeId, Slot, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -45,6 +46,17 @@ impl Learner {
         if self.decided.is_some() || !self.config.quorum.is_acceptor(from) {
             return;
         }
+        self.on_accepted(from, ballot, value, ready);
+        debug_holds("basic learner", || self.check_invariants());
+    }
+
+    fn on_accepted(
+        &mut self,
+        from: NodeId,
+        ballot: Ballot,
+        value: Value,
+        ready: &mut crate::Ready<Message>,
+    ) {
         let bugs = self.config.bugs;
         let entry = self
             .votes
@@ -84,4 +96,46 @@ impl Learner {
             ready.send_now(to, Message::Recover);
         }
     }
+
+    /// Checks this learner's invariants: its quorum system; votes only from
+    /// acceptors; undecided, no ballot's votes (nor, with the mixed-ballots
+    /// bug planted, all votes together) decide; decided, it keeps no votes.
+    /// O(votes); debug builds run it after every `Accepted` it counts.
+    pub fn check_invariants(&self) -> Result<(), InvariantViolation> {
+        let quorum = &self.config.quorum;
+        quorum.check_invariants()?;
+        for (ballot, (_, voters)) in &self.votes {
+            let strangers: Vec<NodeId> = voters
+                .iter()
+                .filter(|n| !quorum.is_acceptor(**n))
+                .copied()
+                .collect();
+            check(
+                strangers.is_empty(),
+                Invariant::VotesOnlyFromAcceptors,
+                || format!("learner counts votes of non-acceptors {strangers:?} in {ballot}"),
+            )?;
+        }
+        let bugs = self.config.bugs;
+        let deciding = self
+            .votes
+            .iter()
+            .find(|(_, (_, voters))| bugs.decides(quorum, voters))
+            .map(|(b, (_, voters))| (*b, voters.clone()));
+        let mixed = bugs.learner_mixes_ballots() && bugs.decides(quorum, &self.any_ballot);
+        let holds = match &self.decided {
+            None => deciding.is_none() && !mixed,
+            Some(_) => self.votes.is_empty(),
+        };
+        check(holds, Invariant::LearnerVotesUndecided, || {
+            let decided = self.decided.as_ref().map(ToString::to_string);
+            format!(
+                "decided {decided:?}, deciding votes {deciding:?}, {} ballots of votes",
+                self.votes.len()
+            )
+        })
+    }
 }
+
+#[cfg(test)]
+mod tests;

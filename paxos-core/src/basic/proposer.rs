@@ -1,5 +1,6 @@
 use super::{Config, Message};
 use crate::durable::{DurableState, Record};
+use crate::invariant::{check, debug_holds, Invariant, InvariantViolation};
 use crate::ready::Ready;
 use crate::types::{Ballot, Jitter, NodeId, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -88,35 +89,40 @@ impl Proposer {
     /// Asks to get `value` chosen (or whatever value Paxos forces instead).
     /// A proposer that already knows the chosen value ignores this.
     pub fn propose(&mut self, value: Value, ready: &mut Ready<Message>) {
-        if matches!(self.phase, Phase::Done { .. }) {
-            return;
+        let round_before = self.round;
+        if !matches!(self.phase, Phase::Done { .. }) {
+            if self.value.is_none() {
+                self.value = Some(value);
+            }
+            if matches!(self.phase, Phase::Idle) {
+                self.start_phase1(ready);
+            }
         }
-        if self.value.is_none() {
-            self.value = Some(value);
-        }
-        if matches!(self.phase, Phase::Idle) {
-            self.start_phase1(ready);
-        }
+        self.debug_check_step(round_before);
     }
 
     /// Runs a recovery round if idle: Phase 1 without a value of its own,
     /// finishing only if a promise reports a value to re-propose.
     pub fn recover(&mut self, ready: &mut Ready<Message>) {
+        let round_before = self.round;
         if matches!(self.phase, Phase::Idle) {
             self.start_phase1(ready);
         }
+        self.debug_check_step(round_before);
     }
 
     /// Starts over with a higher ballot (also what a timeout does). Public
     /// so a model checker can explore retries without waiting for ticks.
     pub fn retry(&mut self, ready: &mut Ready<Message>) {
+        let round_before = self.round;
         if self.value.is_some() && !matches!(self.phase, Phase::Done { .. }) {
             self.start_phase1(ready);
         }
+        self.debug_check_step(round_before);
     }
 
     fn start_phase1(&mut self, ready: &mut Ready<Message>) {
-        self.round = self.round.max(self.seen.round) + 1;
+        self.round = Ballot::fresh_round(self.id, self.round, self.seen);
         let ballot = Ballot::new(self.round, self.id);
         // The reservation must be durable before the Prepare leaves.
         ready.persist(Record::Round(self.round));
@@ -138,6 +144,7 @@ impl Proposer {
 
     /// Handles a reply from an acceptor.
     pub fn handle(&mut self, from: NodeId, msg: Message, ready: &mut Ready<Message>) {
+        let round_before = self.round;
         match msg {
             Message::Promise { ballot, accepted } => self.on_promise(from, ballot, accepted, ready),
             Message::Accepted { ballot, .. } => self.on_accepted(from, ballot),
@@ -150,6 +157,7 @@ impl Proposer {
             }
             _ => {}
         }
+        self.debug_check_step(round_before);
     }
 
     fn on_promise(
@@ -222,15 +230,77 @@ impl Proposer {
     /// Advances time by one tick: a phase that took too long backs off, and a
     /// finished back-off retries with a higher ballot.
     pub fn tick(&mut self, ready: &mut Ready<Message>) {
+        let round_before = self.round;
         self.now += 1;
-        if self.now < self.deadline {
-            return;
+        if self.now >= self.deadline {
+            match self.phase {
+                Phase::Waiting if self.value.is_none() => self.phase = Phase::Idle,
+                Phase::Waiting => self.start_phase1(ready),
+                Phase::Preparing { .. } | Phase::Accepting { .. } => self.back_off(),
+                Phase::Idle | Phase::Done { .. } => {}
+            }
         }
-        match self.phase {
-            Phase::Waiting if self.value.is_none() => self.phase = Phase::Idle,
-            Phase::Waiting => self.start_phase1(ready),
-            Phase::Preparing { .. } | Phase::Accepting { .. } => self.back_off(),
-            Phase::Idle | Phase::Done { .. } => {}
-        }
+        self.debug_check_step(round_before);
+    }
+
+    /// Checks this proposer's invariants: its quorum system; the ballot of
+    /// an open phase is its own and covered by its reserved round; votes
+    /// come only from acceptors; and an open phase holds no quorum of them
+    /// (it would have moved on). O(acceptors); debug builds run it after
+    /// every input.
+    pub fn check_invariants(&self) -> Result<(), InvariantViolation> {
+        self.config.quorum.check_invariants()?;
+        let (id, round, quorum) = (self.id, self.round, &self.config.quorum);
+        let (ballot, voters, is_quorum): (Ballot, BTreeSet<NodeId>, bool) = match &self.phase {
+            Phase::Preparing { ballot, promises } => {
+                let voters: BTreeSet<NodeId> = promises.keys().copied().collect();
+                let is_quorum = quorum.is_phase1_quorum(&voters);
+                (*ballot, voters, is_quorum)
+            }
+            Phase::Accepting {
+                ballot, accepted, ..
+            } => (*ballot, accepted.clone(), quorum.is_phase2_quorum(accepted)),
+            Phase::Idle | Phase::Waiting | Phase::Done { .. } => return Ok(()),
+        };
+        check(ballot.node == id, Invariant::BallotIsOwn, || {
+            format!("proposer {id} in ballot {ballot}")
+        })?;
+        check(ballot.round <= round, Invariant::RoundCoversBallot, || {
+            format!("proposer {id} in ballot {ballot}, reserved round {round}")
+        })?;
+        let strangers: Vec<NodeId> = voters
+            .iter()
+            .filter(|n| !quorum.is_acceptor(**n))
+            .copied()
+            .collect();
+        check(
+            strangers.is_empty(),
+            Invariant::VotesOnlyFromAcceptors,
+            || format!("proposer {id} in {ballot} counts votes of non-acceptors {strangers:?}"),
+        )?;
+        check(!is_quorum, Invariant::OpenPhaseLacksQuorum, || {
+            format!("proposer {id} still collecting in {ballot} with votes of {voters:?}")
+        })
+    }
+
+    /// Debug builds only: after an input, the reserved round did not go
+    /// down and every invariant holds.
+    fn debug_check_step(&self, round_before: u64) {
+        debug_holds("basic proposer", || {
+            check(
+                self.round >= round_before,
+                Invariant::BallotsOnlyGrow,
+                || {
+                    format!(
+                        "proposer {}: round {} after {round_before}",
+                        self.id, self.round
+                    )
+                },
+            )?;
+            self.check_invariants()
+        });
     }
 }
+
+#[cfg(test)]
+mod tests;

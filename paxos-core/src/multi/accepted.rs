@@ -11,6 +11,7 @@
 //! `GAP_MAX` slots keeps every later slot in the side map, at B-tree
 //! speed, until log compaction gives the vector a moving start.
 
+use crate::invariant::{check, Invariant, InvariantViolation};
 use crate::types::{Ballot, Slot, Value};
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
@@ -104,6 +105,25 @@ impl AcceptedLog {
                 true
             }
         }
+    }
+
+    /// The layout's invariants (see the type) and its size bound: at most
+    /// `max(GAP_MAX, filled)` empty places in `near`, which is what keeps
+    /// the vector within about twice the accepted slots.
+    pub fn check_invariants(&self) -> Result<(), InvariantViolation> {
+        let near_len = self.near.len() as u64;
+        let filled = self.near.iter().flatten().count() as u64;
+        let empty = near_len - filled;
+        let first_far = self.far.keys().next().copied();
+        let laid_out = filled == self.filled
+            && first_far.is_none_or(|s| s.0 >= near_len)
+            && empty <= GAP_MAX.max(filled);
+        check(laid_out, Invariant::AcceptedWithinBounds, || {
+            format!(
+                "{near_len} near slots, {filled} filled (counted {}), first far {first_far:?}",
+                self.filled
+            )
+        })
     }
 
     /// Every accepted slot from `first` on, in slot order.
@@ -200,6 +220,7 @@ mod tests {
             prop_assert_eq!(log.len(), map.len());
             prop_assert_eq!(log.filled as usize, log.near.iter().flatten().count());
             prop_assert!(log.far.keys().all(|s| s.0 >= log.near.len() as u64));
+            prop_assert_eq!(log.check_invariants(), Ok(()));
         }
     }
 
@@ -228,6 +249,7 @@ mod tests {
         // One Accept whose slots each jump the widest gap allowed.
         for k in 1..=1000 {
             log.set(Slot(k * GAP_MAX), b, Value::Noop);
+            assert_eq!(log.check_invariants(), Ok(()), "step {k}");
             let bound = 2 * log.len() as u64 + GAP_MAX + 1;
             assert!(
                 log.near.len() as u64 <= bound,

@@ -1,6 +1,7 @@
 use super::accepted::AcceptedLog;
 use super::{split_by_size, Config, Message};
 use crate::durable::{DurableState, Record};
+use crate::invariant::{broken, check, Invariant, InvariantViolation};
 use crate::ready::Ready;
 use crate::types::{Ballot, NodeId, Slot, Value};
 
@@ -38,6 +39,28 @@ impl Acceptor {
     /// What was accepted for `slot`, if anything.
     pub fn accepted(&self, slot: Slot) -> Option<&(Ballot, Value)> {
         self.accepted.get(slot)
+    }
+
+    /// Checks this acceptor's invariants: its promise covers every ballot
+    /// it accepted in, and its accepted entries stay within bounds (real
+    /// ballots, the accepted log's layout). O(accepted slots), so it runs
+    /// only when called; per message, the acceptor checks in O(1) that it
+    /// never accepts above its promise.
+    pub fn check_invariants(&self) -> Result<(), InvariantViolation> {
+        self.accepted.check_invariants()?;
+        let promised = self.promised;
+        for (slot, (ballot, _)) in self.accepted.range_from(Slot(0)) {
+            check(
+                *ballot <= promised,
+                Invariant::PromiseCoversAccepted,
+                || format!("accepted {slot} in {ballot}, promised only {promised}"),
+            )?;
+            // No proposer uses round 0: such an entry is corrupt state.
+            check(ballot.round > 0, Invariant::AcceptedWithinBounds, || {
+                format!("accepted {slot} in {ballot}, a round no proposer uses")
+            })?;
+        }
+        Ok(())
     }
 
     /// Handles one message from `from`; others than Prepare and Accept are ignored.
@@ -114,6 +137,10 @@ impl Acceptor {
             // carry that promise, but an empty batch must still persist it.
             self.promised = ballot;
             ready.persist(Record::Promise(ballot));
+        }
+        if self.promised < ballot {
+            let detail = format!("accepting in {ballot} above promise {}", self.promised);
+            broken(Invariant::PromiseCoversAccepted, detail);
         }
         let mut slots = Vec::with_capacity(entries.len());
         for (slot, value) in entries {

@@ -2,6 +2,7 @@
 //! point plus the few entries learned out of order above it. In-order
 //! learning — the common case — is a push onto a vector.
 
+use crate::invariant::{check, Invariant, InvariantViolation};
 use crate::types::{Slot, Value};
 use std::collections::BTreeMap;
 
@@ -37,6 +38,27 @@ impl ChosenLog {
         } else if slot > self.commit() {
             self.ahead.entry(slot).or_insert(value);
         }
+    }
+
+    /// The value known chosen at `slot`, if any.
+    pub fn get(&self, slot: Slot) -> Option<&Value> {
+        match usize::try_from(slot.0) {
+            Ok(i) if i < self.prefix.len() => Some(&self.prefix[i]),
+            _ => self.ahead.get(&slot),
+        }
+    }
+
+    /// The commit point is the first hole: every entry ahead of the dense
+    /// prefix lies above it (so the commit point is also at most the highest
+    /// chosen slot + 1).
+    pub fn check_invariants(&self) -> Result<(), InvariantViolation> {
+        let commit = self.commit();
+        let first_ahead = self.ahead.keys().next().copied();
+        check(
+            first_ahead.is_none_or(|s| s > commit),
+            Invariant::ChosenPrefixHasNoHoles,
+            || format!("commit {commit}, first entry ahead {first_ahead:?}"),
+        )
     }
 
     /// The slot after the highest one known chosen.
@@ -79,6 +101,15 @@ mod tests {
         })
     }
 
+    #[test]
+    fn chosen_prefix_has_no_holes_is_reported_for_an_entry_waiting_at_the_commit_point() {
+        let mut log = ChosenLog::default();
+        log.insert(Slot(0), v(0));
+        log.ahead.insert(Slot(1), v(1));
+        let err = log.check_invariants().unwrap_err();
+        assert_eq!(err.invariant, Invariant::ChosenPrefixHasNoHoles);
+    }
+
     proptest! {
         /// Matches a plain ordered map fed the same first-report-wins inserts.
         #[test]
@@ -94,6 +125,10 @@ mod tests {
                 commit += 1;
             }
             prop_assert_eq!(log.commit(), Slot(commit));
+            prop_assert!(log.check_invariants().is_ok());
+            for s in 0..45 {
+                prop_assert_eq!(log.get(Slot(s)), oracle.get(&Slot(s)));
+            }
             for s in 0..45 {
                 prop_assert_eq!(log.contains(Slot(s)), oracle.contains_key(&Slot(s)));
             }

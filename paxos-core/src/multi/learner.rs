@@ -1,7 +1,9 @@
 use super::{Config, Message};
 use crate::durable::{DurableState, Record};
+use crate::invariant::{broken, check, debug_holds, Invariant, InvariantViolation};
 use crate::ready::Ready;
 use crate::types::{Ballot, NodeId, Slot, Value};
+use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 
 /// A Multi-Paxos learner: collects chosen entries and delivers them in slot
@@ -71,7 +73,12 @@ impl Learner {
     }
 
     /// Handles `Decide` and `Heartbeat`; other messages are ignored.
+    ///
+    /// # Panics
+    /// If a `Decide` contradicts a value this learner holds for a slot
+    /// ([`Invariant::ChosenValueUnchanged`]).
     pub fn handle(&mut self, from: NodeId, msg: Message, ready: &mut Ready<Message>) {
+        let next_before = self.next;
         match msg {
             Message::Decide { entries } => {
                 let before = self.next;
@@ -80,7 +87,7 @@ impl Learner {
                         // In order, nothing waiting: deliver without the map.
                         self.deliver(value, ready);
                     } else if slot >= self.next {
-                        self.pending.entry(slot).or_insert(value);
+                        self.hold(slot, value);
                     }
                 }
                 while let Some(value) = self.pending.remove(&self.next) {
@@ -108,6 +115,24 @@ impl Learner {
                 self.known_commit = self.known_commit.max(commit);
             }
             _ => {}
+        }
+        self.debug_check_step(next_before);
+    }
+
+    /// Holds `value` for `slot` until the slots before it arrive. The first
+    /// report wins; a chosen value never changes, so a later one that
+    /// differs means agreement is broken: stop rather than deliver either.
+    fn hold(&mut self, slot: Slot, value: Value) {
+        match self.pending.entry(slot) {
+            Entry::Vacant(e) => {
+                e.insert(value);
+            }
+            Entry::Occupied(e) => {
+                if *e.get() != value && self.config.bugs.none() {
+                    let detail = format!("learned {value} at {slot}, holding {}", e.get());
+                    broken(Invariant::ChosenValueUnchanged, detail);
+                }
+            }
         }
     }
 
@@ -151,6 +176,7 @@ impl Learner {
     /// Advances time by one tick; a learner that is behind and has not been
     /// answered for `retransmit_timeout` ticks asks (another proposer) again.
     pub fn tick(&mut self, ready: &mut Ready<Message>) {
+        let next_before = self.next;
         self.now += 1;
         if self.behind() && self.now - self.asked_at >= self.config.retransmit_timeout {
             if self.asked_from.is_some() {
@@ -159,5 +185,45 @@ impl Learner {
             }
             self.ask(ready);
         }
+        self.debug_check_step(next_before);
+    }
+
+    /// Checks this learner's invariants: its quorum system; the entries it
+    /// holds back lie above its next slot; its known commit point is at
+    /// least its next slot, which is at least where it last asked to catch
+    /// up from. O(1); debug builds run it after every input.
+    pub fn check_invariants(&self) -> Result<(), InvariantViolation> {
+        self.config.quorum.check_invariants()?;
+        let next = self.next;
+        let first_held = self.pending.keys().next().copied();
+        check(
+            first_held.is_none_or(|s| s > next),
+            Invariant::LearnerPendingAboveNext,
+            || format!("next {next}, first held {first_held:?}"),
+        )?;
+        let asked = self.asked_from;
+        let consistent = self.known_commit >= next && asked.is_none_or(|a| a <= next);
+        check(consistent, Invariant::LearnerCommitCoversNext, || {
+            format!(
+                "known commit {}, next {next}, asked from {asked:?}",
+                self.known_commit
+            )
+        })
+    }
+
+    /// Debug builds only: after an input, the delivered prefix did not
+    /// shrink and every invariant holds.
+    fn debug_check_step(&self, next_before: Slot) {
+        debug_holds("multi learner", || {
+            check(
+                self.next >= next_before,
+                Invariant::DecidedPrefixOnlyGrows,
+                || format!("next {} after {next_before}", self.next),
+            )?;
+            self.check_invariants()
+        });
     }
 }
+
+#[cfg(test)]
+mod tests;

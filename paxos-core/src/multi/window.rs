@@ -72,6 +72,12 @@ impl<T> SlotWindow<T> {
     }
 
     /// The value at `slot`, if any.
+    pub fn get(&self, slot: Slot) -> Option<&T> {
+        let i = self.index(slot)?;
+        self.slots[i].as_ref()
+    }
+
+    /// The value at `slot`, if any.
     pub fn get_mut(&mut self, slot: Slot) -> Option<&mut T> {
         let i = self.index(slot)?;
         self.slots[i].as_mut()
@@ -93,6 +99,15 @@ impl<T> SlotWindow<T> {
             self.base = 0;
         }
         Some(value)
+    }
+
+    /// Every stored value in slot order.
+    pub fn iter(&self) -> impl Iterator<Item = (Slot, &T)> {
+        let base = self.base;
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(move |(i, v)| v.as_ref().map(|v| (Slot(base + i as u64), v)))
     }
 
     /// Every stored value in slot order.
@@ -170,7 +185,12 @@ mod tests {
                 prop_assert_eq!(w.len(), oracle.len());
                 let seen: Vec<(Slot, u32)> = w.iter_mut().map(|(s, v)| (s, *v)).collect();
                 let want: Vec<(Slot, u32)> = oracle.iter().map(|(s, v)| (*s, *v)).collect();
+                prop_assert_eq!(&seen, &want);
+                let seen: Vec<(Slot, u32)> = w.iter().map(|(s, v)| (s, *v)).collect();
                 prop_assert_eq!(seen, want);
+                for s in 0..60 {
+                    prop_assert_eq!(w.get(Slot(s)), oracle.get(&Slot(s)));
+                }
                 let mut fresh = SlotWindow::default();
                 for (s, v) in &oracle {
                     fresh.insert(*s, *v);

@@ -170,7 +170,7 @@ fn acceptor_restarted_from_synced_storage_keeps_every_promise_it_sent() {
             },
             &mut ready,
         );
-        storage.append(&ready.records()).unwrap();
+        storage.append(ready.records()).unwrap();
         storage.sync().unwrap();
         sent.extend(ready.messages().iter().cloned());
     }
@@ -184,7 +184,7 @@ fn acceptor_restarted_from_synced_storage_keeps_every_promise_it_sent() {
         },
         &mut ready,
     );
-    storage.append(&ready.records()).unwrap();
+    storage.append(ready.records()).unwrap();
     storage.crash();
     let restored = Acceptor::restore(&config, &storage.load().unwrap());
     let highest_sent = sent
