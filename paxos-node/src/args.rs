@@ -19,13 +19,46 @@ pub enum ArgsError {
         /// What is wrong with it.
         reason: String,
     },
-    /// The config file could not be read or parsed.
-    #[error("config file {path}: {reason}")]
-    File {
+    /// A number in a flag's value could not be parsed.
+    #[error("--{flag}: {what} {text:?}: {source}")]
+    Number {
+        /// The flag.
+        flag: &'static str,
+        /// Which number ("node id", "Q1", ...).
+        what: &'static str,
+        /// The text given.
+        text: String,
+        /// The parse error.
+        source: std::num::ParseIntError,
+    },
+    /// An address in a flag's value could not be parsed.
+    #[error("--{flag}: address {text:?}: {source}")]
+    Address {
+        /// The flag.
+        flag: &'static str,
+        /// The text given.
+        text: String,
+        /// The parse error.
+        source: std::net::AddrParseError,
+    },
+    /// The quorum sizes do not fit the acceptors (e.g. q1 + q2 <= n).
+    #[error("--quorum: {0}")]
+    Quorum(#[source] paxos_core::Error),
+    /// The config file could not be read.
+    #[error("config file {path}: {source}")]
+    ReadFile {
         /// The file.
         path: PathBuf,
-        /// What went wrong.
-        reason: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The config file is not valid TOML of the expected keys.
+    #[error("config file {path}: {source}")]
+    ParseFile {
+        /// The file.
+        path: PathBuf,
+        /// The TOML error (it names the line and the key).
+        source: toml::de::Error,
     },
 }
 
@@ -151,7 +184,12 @@ fn parse_ids(flag: &'static str, s: &str) -> Result<Vec<NodeId>, ArgsError> {
             p.trim()
                 .parse::<u64>()
                 .map(NodeId)
-                .map_err(|e| bad(flag, format!("node id {p:?}: {e}")))
+                .map_err(|source| ArgsError::Number {
+                    flag,
+                    what: "node id",
+                    text: p.to_string(),
+                    source,
+                })
         })
         .collect()
 }
@@ -163,14 +201,17 @@ pub fn parse_peers(s: &str) -> Result<BTreeMap<NodeId, SocketAddr>, ArgsError> {
         let (id, addr) = part
             .split_once('=')
             .ok_or_else(|| bad("peers", format!("{part:?} is not ID=HOST:PORT")))?;
-        let id: u64 = id
-            .trim()
-            .parse()
-            .map_err(|e| bad("peers", format!("node id {id:?}: {e}")))?;
-        let addr: SocketAddr = addr
-            .trim()
-            .parse()
-            .map_err(|e| bad("peers", format!("address {addr:?}: {e}")))?;
+        let id: u64 = id.trim().parse().map_err(|source| ArgsError::Number {
+            flag: "peers",
+            what: "node id",
+            text: id.to_string(),
+            source,
+        })?;
+        let addr: SocketAddr = addr.trim().parse().map_err(|source| ArgsError::Address {
+            flag: "peers",
+            text: addr.to_string(),
+            source,
+        })?;
         if peers.insert(NodeId(id), addr).is_some() {
             return Err(bad("peers", format!("node {id} listed twice")));
         }
@@ -256,18 +297,22 @@ pub fn parse_quorum(s: &str, acceptors: &[NodeId]) -> Result<QuorumSystem, ArgsE
             let (q1, q2) = sizes
                 .split_once(',')
                 .ok_or_else(|| bad("quorum", "flexible needs Q1,Q2"))?;
-            let q1 = q1
-                .trim()
-                .parse()
-                .map_err(|e| bad("quorum", format!("Q1: {e}")))?;
-            let q2 = q2
-                .trim()
-                .parse()
-                .map_err(|e| bad("quorum", format!("Q2: {e}")))?;
+            let q1 = q1.trim().parse().map_err(|source| ArgsError::Number {
+                flag: "quorum",
+                what: "Q1",
+                text: q1.to_string(),
+                source,
+            })?;
+            let q2 = q2.trim().parse().map_err(|source| ArgsError::Number {
+                flag: "quorum",
+                what: "Q2",
+                text: q2.to_string(),
+                source,
+            })?;
             QuorumSystem::flexible(ids, q1, q2)
         }
     };
-    q.map_err(|e| bad("quorum", e.to_string()))
+    q.map_err(ArgsError::Quorum)
 }
 
 impl Args {
@@ -275,13 +320,13 @@ impl Args {
     pub fn settings(self) -> Result<Settings, ArgsError> {
         let file = match &self.config {
             Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|e| ArgsError::File {
+                let text = std::fs::read_to_string(path).map_err(|source| ArgsError::ReadFile {
                     path: path.clone(),
-                    reason: e.to_string(),
+                    source,
                 })?;
-                toml::from_str::<FileArgs>(&text).map_err(|e| ArgsError::File {
+                toml::from_str::<FileArgs>(&text).map_err(|source| ArgsError::ParseFile {
                     path: path.clone(),
-                    reason: e.to_string(),
+                    source,
                 })?
             }
             None => FileArgs::default(),
@@ -367,7 +412,7 @@ mod tests {
         std::fs::write(&path, "id = 1\nvoters = 3\n").unwrap();
         let bad = Args::parse_from(["paxos-node", "--config", path.to_str().unwrap()]).settings();
         assert!(
-            matches!(bad, Err(ArgsError::File { .. })),
+            matches!(bad, Err(ArgsError::ParseFile { .. })),
             "unknown keys are refused"
         );
     }
@@ -390,6 +435,13 @@ mod tests {
         assert!(parse_quorum("flexible:4,2", &ids).is_ok());
         let e = parse_quorum("flexible:2,3", &ids).unwrap_err();
         assert!(e.to_string().contains("--quorum"), "{e}");
+        for e in [e, parse_peers("x=127.0.0.1:1").unwrap_err()] {
+            let source = std::error::Error::source(&e).map(ToString::to_string);
+            assert!(
+                source.is_some_and(|s| e.to_string().ends_with(&s)),
+                "a parse error is kept as the source: {e:?}"
+            );
+        }
         let (p, a, l) =
             parse_layout(Some("proposers=1,2;acceptors=3,4,5;learners=1"), &ids).unwrap();
         assert_eq!((p.len(), a.len(), l.len()), (2, 3, 1));

@@ -24,10 +24,10 @@ pub enum NodeError {
     #[error("{0}")]
     Args(#[from] args::ArgsError),
     /// A data directory could not be opened (locked, corrupt, empty, ...).
-    #[error("data directory {dir}: {source}{}", hint(source))]
+    #[error("data directory {}: {source}{}", dir.display(), hint(source))]
     Storage {
         /// The directory.
-        dir: String,
+        dir: std::path::PathBuf,
         /// What went wrong.
         source: storage_file::Error,
     },
@@ -85,7 +85,7 @@ fn open(
     let storage =
         FileStorage::open(&dir, identity, mode, Default::default()).map_err(|source| {
             NodeError::Storage {
-                dir: dir.display().to_string(),
+                dir: dir.clone(),
                 source,
             }
         })?;

@@ -1,8 +1,8 @@
 //! The crate's one error type, and the reasons a file is judged corrupt.
 
 use crate::identity::Identity;
-use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Everything `storage-file` can refuse or fail at.
 ///
@@ -72,6 +72,7 @@ pub enum Error {
         /// Byte offset of the record (or field) at fault.
         offset: u64,
         /// What is wrong.
+        #[source]
         reason: Reason,
     },
     /// A record encodes to more than `record_len_max` bytes; nothing of that
@@ -116,12 +117,14 @@ pub enum Error {
 }
 
 /// Why a file was judged corrupt.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum Reason {
     /// A record header's own checksum does not match: its length cannot be
     /// trusted, so nothing after it can be found.
+    #[error("record header checksum mismatch")]
     HeaderChecksum,
     /// A record claims more bytes than `record_len_max`.
+    #[error("record length {len} exceeds record_len_max {max}")]
     TooLong {
         /// Claimed payload length.
         len: u32,
@@ -129,55 +132,69 @@ pub enum Reason {
         max: u32,
     },
     /// A complete record's payload does not match its checksum.
+    #[error("record payload checksum mismatch")]
     PayloadChecksum,
     /// A record's checksums match but its payload is not a `Record`.
-    Undecodable(String),
+    #[error("checksums match but the record cannot be decoded: {0}")]
+    Undecodable(#[source] DecodeError),
+    /// A record's checksums match and it decodes, but bytes follow it
+    /// inside the payload (a writer never leaves any).
+    #[error("checksums match but {len} bytes follow the record")]
+    TrailingBytes {
+        /// How many bytes follow the record.
+        len: u64,
+    },
     /// A record's trailer is neither the trailer nor zeros (bit rot).
+    #[error("record trailer damaged")]
     Trailer,
     /// A record's padding (between payload and trailer) is not zeros.
+    #[error("record padding not zero")]
     Padding,
     /// A record's trailer is still zeros: the write never finished. Only a
     /// tail of zeros may follow it, and then it is cut as a torn tail;
     /// anywhere else it is corruption.
+    #[error("a record that was never completely written, followed by data")]
     Unfinished,
     /// The log ends inside a record that was already synced (the file
     /// shrank under a running storage).
+    #[error("the file ends inside a synced record")]
     Shrunk,
     /// The identity file is not one this crate wrote.
+    #[error("not an identity file (bad magic or length)")]
     IdentityFormat,
     /// The identity file's checksum does not match.
+    #[error("identity checksum mismatch")]
     IdentityChecksum,
     /// The log holds records but the identity file is gone.
+    #[error("identity file missing but the log holds records")]
     IdentityMissing,
     /// The identity file exists but the log file is gone.
+    #[error("log file missing but the identity file exists")]
     LogMissing,
 }
 
-impl fmt::Display for Reason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Reason::HeaderChecksum => write!(f, "record header checksum mismatch"),
-            Reason::TooLong { len, max } => {
-                write!(f, "record length {len} exceeds record_len_max {max}")
-            }
-            Reason::PayloadChecksum => write!(f, "record payload checksum mismatch"),
-            Reason::Undecodable(e) => {
-                write!(f, "checksums match but the record cannot be decoded: {e}")
-            }
-            Reason::Trailer => write!(f, "record trailer damaged"),
-            Reason::Padding => write!(f, "record padding not zero"),
-            Reason::Unfinished => write!(
-                f,
-                "a record that was never completely written, followed by data"
-            ),
-            Reason::Shrunk => write!(f, "the file ends inside a synced record"),
-            Reason::IdentityFormat => write!(f, "not an identity file (bad magic or length)"),
-            Reason::IdentityChecksum => write!(f, "identity checksum mismatch"),
-            Reason::IdentityMissing => write!(f, "identity file missing but the log holds records"),
-            Reason::LogMissing => write!(f, "log file missing but the identity file exists"),
-        }
+/// Why a payload whose checksums match did not decode as a `Record`: the
+/// rmp-serde error, behind an `Arc` so that a [`Reason`] stays `Clone`.
+///
+/// rmp-serde's errors cannot be compared, so two of these are equal when
+/// they say the same thing; that keeps `Reason` comparable.
+#[derive(Clone, Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct DecodeError(Arc<rmp_serde::decode::Error>);
+
+impl From<rmp_serde::decode::Error> for DecodeError {
+    fn from(e: rmp_serde::decode::Error) -> Self {
+        DecodeError(Arc::new(e))
     }
 }
+
+impl PartialEq for DecodeError {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.0.to_string() == other.0.to_string()
+    }
+}
+
+impl Eq for DecodeError {}
 
 /// Attaches an operation and a path to an IO error (the path is copied only
 /// on failure, so hot paths do not allocate).

@@ -144,7 +144,7 @@ mod log;
 pub mod record;
 mod storage;
 
-pub use error::{Error, Reason};
+pub use error::{DecodeError, Error, Reason};
 pub use failing::FailingStorage;
 pub use identity::{Identity, FORMAT_VERSION, IDENTITY_FILE, IDENTITY_TMP_FILE};
 pub use log::LOG_FILE;

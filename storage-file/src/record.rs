@@ -117,13 +117,12 @@ pub fn decode_payload(header: Header, payload: &[u8]) -> Result<Record, Reason> 
         return Err(Reason::PayloadChecksum);
     }
     let mut de = rmp_serde::Deserializer::new(std::io::Cursor::new(payload));
-    let record = Record::deserialize(&mut de).map_err(|e| Reason::Undecodable(e.to_string()))?;
+    let record = Record::deserialize(&mut de).map_err(|e| Reason::Undecodable(e.into()))?;
     let used = de.position();
     if used != payload.len() as u64 {
-        return Err(Reason::Undecodable(format!(
-            "{} trailing bytes after the record",
-            payload.len() as u64 - used
-        )));
+        return Err(Reason::TrailingBytes {
+            len: payload.len() as u64 - used,
+        });
     }
     Ok(record)
 }

@@ -40,17 +40,28 @@ pub enum Error {
     },
     /// The message could not be serialized.
     #[error("cannot encode message: {0}")]
-    Encode(String),
+    Encode(#[source] rmp_serde::encode::Error),
     /// A frame's payload is not a valid message.
     #[error("cannot decode frame: {0}")]
-    Decode(String),
+    Decode(#[source] rmp_serde::decode::Error),
     /// The byte stream is not a valid sequence of frames (oversized length
     /// prefix, truncated frame, IO failure).
     #[error("bad frame stream: {0}")]
-    Frame(std::io::Error),
-    /// A hello or hello reply is malformed or was refused; the text names what mismatched.
-    #[error("handshake failed: {0}")]
-    Handshake(String),
+    Frame(#[source] std::io::Error),
+    /// A hello or hello reply frame has the wrong length (the other end is
+    /// not this transport, or speaks another layout).
+    #[error("handshake failed: {what} is {len} bytes, expected {expected}")]
+    HandshakeLength {
+        /// "hello" or "hello reply".
+        what: &'static str,
+        /// The frame's payload length.
+        len: usize,
+        /// The length this version sends.
+        expected: usize,
+    },
+    /// A hello reply carries a verdict byte this build does not know.
+    #[error("handshake failed: unknown verdict {0}")]
+    UnknownVerdict(u8),
     /// The transport was shut down.
     #[error("transport is shut down")]
     Closed,

@@ -96,10 +96,11 @@ impl Hello {
     /// fields are judged by [`Hello::verdict`].
     pub fn decode(payload: &[u8]) -> Result<Self, Error> {
         if payload.len() != HELLO_LEN {
-            return Err(Error::Handshake(format!(
-                "hello is {} bytes, expected {HELLO_LEN}",
-                payload.len()
-            )));
+            return Err(Error::HandshakeLength {
+                what: "hello",
+                len: payload.len(),
+                expected: HELLO_LEN,
+            });
         }
         Ok(Hello::get(payload))
     }
@@ -188,14 +189,15 @@ impl HelloReply {
     /// Reads a reply payload.
     pub fn decode(payload: &[u8]) -> Result<Self, Error> {
         if payload.len() != REPLY_LEN {
-            return Err(Error::Handshake(format!(
-                "hello reply is {} bytes, expected {REPLY_LEN}",
-                payload.len()
-            )));
+            return Err(Error::HandshakeLength {
+                what: "hello reply",
+                len: payload.len(),
+                expected: REPLY_LEN,
+            });
         }
         let hello = Hello::get(&payload[..HELLO_LEN]);
         let verdict = Verdict::from_u8(payload[HELLO_LEN])
-            .ok_or_else(|| Error::Handshake(format!("unknown verdict {}", payload[HELLO_LEN])))?;
+            .ok_or(Error::UnknownVerdict(payload[HELLO_LEN]))?;
         Ok(HelloReply { hello, verdict })
     }
 }
@@ -203,7 +205,7 @@ impl HelloReply {
 /// Encodes one message as a frame payload, refusing one longer than
 /// `frame_len_max` (the receiver would close the connection on it).
 pub fn encode_message<M: Serialize>(msg: &M, frame_len_max: usize) -> Result<Bytes, Error> {
-    let bytes = rmp_serde::to_vec(msg).map_err(|e| Error::Encode(e.to_string()))?;
+    let bytes = rmp_serde::to_vec(msg).map_err(Error::Encode)?;
     if bytes.len() > frame_len_max {
         return Err(Error::FrameTooLarge {
             len: bytes.len(),
@@ -217,7 +219,7 @@ pub fn encode_message<M: Serialize>(msg: &M, frame_len_max: usize) -> Result<Byt
 /// inside the payload cannot make it allocate beyond the payload) and
 /// limits nesting depth, so no input panics or overflows the stack.
 pub fn decode_message<M: DeserializeOwned>(payload: &[u8]) -> Result<M, Error> {
-    rmp_serde::from_slice(payload).map_err(|e| Error::Decode(e.to_string()))
+    rmp_serde::from_slice(payload).map_err(Error::Decode)
 }
 
 /// Decodes a whole byte stream of message frames as a connection's reader
@@ -306,6 +308,29 @@ mod tests {
             decode_frames::<u32>(&buf, 64),
             Err(Error::Frame(_))
         ));
+    }
+
+    #[test]
+    fn handshake_and_decode_errors_say_what_is_wrong_and_keep_their_source() {
+        let err = HelloReply::decode(&[0; 3]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("handshake failed: hello reply is 3 bytes, expected {REPLY_LEN}")
+        );
+        let mut bad = HelloReply {
+            hello: Hello::new(7, NodeId(3)),
+            verdict: Verdict::Accept,
+        }
+        .encode()
+        .to_vec();
+        bad[HELLO_LEN] = 200;
+        assert!(matches!(
+            HelloReply::decode(&bad),
+            Err(Error::UnknownVerdict(200))
+        ));
+        let err = decode_message::<u32>(b"\xc1").unwrap_err();
+        assert!(matches!(err, Error::Decode(_)), "{err}");
+        assert!(std::error::Error::source(&err).is_some(), "{err:?}");
     }
 
     #[test]

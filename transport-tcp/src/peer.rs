@@ -110,9 +110,12 @@ impl Backoff {
 
 /// Why a dial attempt failed.
 enum DialError {
-    /// Connect, IO or timeout: the peer is down or unreachable; retry quietly.
-    Io(String),
-    /// The peer answered but refused us, or is not who we expected.
+    /// Connect or IO: the peer is down or unreachable; retry quietly.
+    Io(std::io::Error),
+    /// The peer's reply is not a valid hello reply.
+    BadReply(Error),
+    /// The peer answered but refused us, or is not who we expected (the
+    /// text of the warning, naming what mismatched).
     Refused(String),
 }
 
@@ -172,6 +175,11 @@ impl Writer {
                     self.stats.bump(Counter::DialsFailed);
                     continue;
                 }
+                Ok(Err(DialError::BadReply(e))) => {
+                    warn!(peer = %self.peer, addr = %self.addr, "handshake refused: {e}");
+                    self.stats.bump(Counter::DialsRefused);
+                    continue;
+                }
                 Ok(Err(DialError::Refused(why))) => {
                     warn!(peer = %self.peer, addr = %self.addr, "handshake refused: {why}");
                     self.stats.bump(Counter::DialsRefused);
@@ -205,7 +213,7 @@ impl Writer {
     /// Connects and shakes hands: our hello out, the peer's reply in. The
     /// reply must accept us and come from the node and cluster we expect.
     async fn dial(&self) -> Result<TcpStream, DialError> {
-        let io = |e: std::io::Error| DialError::Io(e.to_string());
+        let io = DialError::Io;
         let mut stream = TcpStream::connect(self.addr).await.map_err(io)?;
         stream.set_nodelay(true).map_err(io)?;
         let mut buf = BytesMut::new();
@@ -219,7 +227,7 @@ impl Writer {
         }
         let mut payload = [0u8; REPLY_LEN];
         stream.read_exact(&mut payload).await.map_err(io)?;
-        let reply = HelloReply::decode(&payload).map_err(|e| DialError::Refused(e.to_string()))?;
+        let reply = HelloReply::decode(&payload).map_err(DialError::BadReply)?;
         let theirs = reply.hello;
         if reply.verdict != Verdict::Accept {
             return Err(DialError::Refused(format!("peer says {}", reply.verdict)));

@@ -82,6 +82,11 @@ fn a_checksum_valid_but_undecodable_record_is_refused_even_at_the_tail() {
     let (offset, reason) = corrupt(reopen(tmp.path()));
     assert_eq!(offset, at);
     assert!(matches!(reason, Reason::Undecodable(_)), "{reason}");
+    let source = std::error::Error::source(&reason).map(ToString::to_string);
+    assert!(
+        source.is_some_and(|s| reason.to_string().ends_with(&s)),
+        "the decode error is kept as the source: {reason:?}"
+    );
 }
 
 #[test]
@@ -91,10 +96,10 @@ fn a_record_with_trailing_bytes_after_its_payload_is_refused() {
     payload.push(0);
     log.extend(frame(&payload));
     set_log(tmp.path(), &log);
-    assert!(matches!(
+    assert_eq!(
         corrupt(reopen(tmp.path())).1,
-        Reason::Undecodable(_)
-    ));
+        Reason::TrailingBytes { len: 1 }
+    );
 }
 
 #[test]
