@@ -7,6 +7,7 @@
 pub mod check;
 pub mod demo;
 pub mod model;
+pub mod model_multi;
 pub mod nodes;
 pub mod protocol;
 pub mod scenario;
