@@ -108,12 +108,14 @@
 //! 6. **A proposer with no election ahead is silenced.** When it may not
 //!    stand again, what it sees and knows is read only by a takeover it is
 //!    already running (as a candidate) and by catch-up replies to the other
-//!    proposer. So `Nack`s and `Heartbeat`s to it are dropped (they only
-//!    raise the ballot it has seen, which only a stand reads, or make it
-//!    step down, after which it can do less than before); so are `Decide`s
-//!    to it, and catch-up requests from it, once neither it as a candidate
-//!    nor the other proposer at a stand can read the result; and it is not
-//!    restarted (a restart only silences it sooner).
+//!    proposer. So `Nack`s and `Heartbeat`s to it are dropped: they only
+//!    raise the ballot it has seen (read by a stand, and to ignore older
+//!    heartbeats, which no longer matter either), make it step down (after
+//!    which it can do less than before), or make it ask the sender for
+//!    catch-up (whose reply repeats `Decide`s the sender already sent it).
+//!    So are `Decide`s to it, and catch-up requests from it, once neither it
+//!    as a candidate nor the other proposer at a stand can read the result;
+//!    and it is not restarted (a restart only silences it sooner).
 //! 7. **Invisible crashes are skipped.** A restart that rebuilds exactly
 //!    the live role changes nothing but the crash budget. Every state
 //!    offers a restart of every acceptor, so a visible one would be

@@ -175,22 +175,43 @@ mod multi_paxos {
 
     const THREADS: usize = 2;
 
+    /// How to explore.
+    #[derive(Clone, Copy, Debug)]
+    enum Search {
+        /// Breadth-first: shortest paths, but it holds a whole frontier.
+        Shortest,
+        /// Depth-first: longer paths, little memory, and a violation is
+        /// usually reached sooner.
+        Soonest,
+    }
+
     /// Checks `model` to the end and prints what it found; returns the
     /// number of unique states.
-    fn every_property_holds(model: MultiPaxosModel) -> usize {
+    fn every_property_holds(model: MultiPaxosModel, search: Search) -> usize {
         let (stands, crashes) = (model.stands_max, model.crashes_max);
         let started = Instant::now();
-        let checker = model.checker().threads(THREADS).spawn_bfs().join();
-        let states = checker.unique_state_count();
+        let builder = model.checker().threads(THREADS);
+        let states = match search {
+            Search::Shortest => summarize(builder.spawn_bfs().join()),
+            Search::Soonest => summarize(builder.spawn_dfs().join()),
+        };
         println!(
-            "multi-paxos model check (elections per proposer {stands:?}, crashes {crashes}): \
-             {states} unique states explored, {} generated, depth {}, {:.1?}",
-            checker.state_count(),
-            checker.max_depth(),
+            "  (elections per proposer {stands:?}, crashes {crashes}, {search:?}, {:.1?})",
             started.elapsed()
         );
-        // Panics on any counterexample, on a `sometimes` without an example,
-        // and if the search did not run to completion.
+        states
+    }
+
+    /// Prints what the finished `checker` found and panics on any
+    /// counterexample, on a `sometimes` without an example, and if the
+    /// search did not run to completion; returns the unique states.
+    fn summarize(checker: impl Checker<MultiPaxosModel>) -> usize {
+        let states = checker.unique_state_count();
+        println!(
+            "multi-paxos model check: {states} unique states explored, {} generated, depth {}",
+            checker.state_count(),
+            checker.max_depth(),
+        );
         checker.assert_properties();
         for name in [BOTH_SLOTS_DECIDED, CHOSEN_AGAIN] {
             let example = checker.assert_any_discovery(name);
@@ -204,7 +225,8 @@ mod multi_paxos {
 
     #[test]
     fn multi_paxos_chooses_one_value_per_slot_in_every_reachable_state() {
-        let states = every_property_holds(MultiPaxosModel::new(PlantedBugs::default()));
+        let model = MultiPaxosModel::new(PlantedBugs::default());
+        let states = every_property_holds(model, Search::Shortest);
         assert!(
             states > 10_000,
             "suspiciously small state space ({states}): is the model wired up?"
@@ -212,24 +234,17 @@ mod multi_paxos {
     }
 
     /// Three ballots: n4 stands twice, so a takeover can see values accepted
-    /// in two earlier ballots. Run it in release: `cargo test --release -p
-    /// paxos-sim --test model_check -- --ignored --nocapture three_ballots`.
+    /// in two earlier ballots (no crashes). Depth-first, because a
+    /// breadth-first frontier of this space outgrows memory. Run it in
+    /// release: `cargo test --release -p paxos-sim --test model_check --
+    /// --ignored --nocapture three_ballots`.
     #[test]
     #[ignore = "slow: millions of states"]
     fn multi_paxos_chooses_one_value_per_slot_with_three_ballots() {
         let model = MultiPaxosModel::new(PlantedBugs::default())
             .with_stands([2, 1])
             .with_crashes(0);
-        assert!(every_property_holds(model) > 1_000_000);
-    }
-
-    /// How to look for a counterexample.
-    #[derive(Clone, Copy, Debug)]
-    enum Search {
-        /// Breadth-first: the shortest counterexample.
-        Shortest,
-        /// Depth-first: usually much sooner, but a longer path.
-        Soonest,
+        assert!(every_property_holds(model, Search::Soonest) > 1_000_000);
     }
 
     /// The path to a state that violates `property`, if the finished
