@@ -64,22 +64,22 @@ impl MultiPaxosModel {
     pub(super) fn prune(&self, last: &State, next: &mut State) {
         // Deadness also depends on the budgets of both proposers.
         let budget_changed = last.crashes != next.crashes || last.stands != next.stands;
-        let changed = |node: NodeId| match index(&PROPOSERS, node) {
-            Some(i) => {
-                last.proposers[i] != next.proposers[i]
-                    || last.heartbeats_used[i] != next.heartbeats_used[i]
-            }
-            None => false,
-        };
+        let changed_at: [bool; 2] = std::array::from_fn(|i| {
+            last.proposers[i] != next.proposers[i]
+                || last.heartbeats_used[i] != next.heartbeats_used[i]
+        });
+        let changed = |node: NodeId| index(&PROPOSERS, node).is_some_and(|i| changed_at[i]);
         let dead: Vec<Envelope> = next
             .network
             .iter()
             .filter(|env| {
-                // A catch-up request's fate also depends on its sender.
-                budget_changed
-                    || changed(env.to)
-                    || changed(env.from)
-                    || !last.network.contains(env)
+                // Only messages to proposers ever die; a catch-up request's
+                // fate also depends on its sender.
+                index(&PROPOSERS, env.to).is_some()
+                    && (budget_changed
+                        || changed(env.to)
+                        || changed(env.from)
+                        || !last.network.contains(env))
             })
             .filter(|env| self.is_dead(next, env))
             .cloned()
