@@ -154,10 +154,12 @@ pub mod observe;
 mod prune;
 mod steps;
 
+use steps::ready;
+pub use steps::{carry_out, Effects};
+
 use paxos_core::multi::{Acceptor, Config, Message, Proposer};
 use paxos_core::{
-    Ballot, ClientId, Command, DurableState, NodeId, PlantedBugs, QuorumSystem, Ready, Record,
-    Slot, Value,
+    Ballot, ClientId, Command, DurableState, NodeId, PlantedBugs, QuorumSystem, Slot, Value,
 };
 use stateright::{Model, Property};
 use std::collections::BTreeSet;
@@ -248,45 +250,6 @@ pub struct State {
     pub decides: Decides,
     /// Visible crash-restarts so far.
     pub crashes: u8,
-}
-
-/// What one `Ready` asks for, taken out of it.
-#[derive(Debug, Default)]
-pub struct Effects {
-    /// Records to sync before any message leaves.
-    pub persist: Vec<Record>,
-    /// Messages to send, with their destinations.
-    pub messages: Vec<(NodeId, Message)>,
-    /// Entries delivered to the application.
-    pub decided: Vec<(Slot, Value)>,
-    /// Client commands given back.
-    pub dropped: Vec<Command>,
-}
-
-impl Effects {
-    /// Whether there is nothing to do.
-    pub fn is_empty(&self) -> bool {
-        self.persist.is_empty()
-            && self.messages.is_empty()
-            && self.decided.is_empty()
-            && self.dropped.is_empty()
-    }
-}
-
-/// An empty buffer for a role to fill.
-fn ready() -> Ready<Message> {
-    Ready::new()
-}
-
-/// The one place that reads a `Ready`: its effects, in the order the core
-/// prescribes (persist, then send, then deliver).
-pub fn carry_out(ready: Ready<Message>) -> Effects {
-    Effects {
-        persist: ready.persist,
-        messages: ready.messages,
-        decided: ready.decided,
-        dropped: ready.dropped,
-    }
 }
 
 /// Multi-Paxos with 2 proposers, 3 acceptors and 2 learners over two slots,

@@ -2,12 +2,48 @@
 //! out what they ask for (persist, then send), with the checks the
 //! reductions in [`super`] rest on.
 
-use super::{
-    carry_out, index, ready, Effects, Envelope, MultiPaxosModel, State, ACCEPTORS, LEARNERS,
-    PROPOSERS, TICKS_MAX,
-};
+use super::{index, Envelope, MultiPaxosModel, State, ACCEPTORS, LEARNERS, PROPOSERS, TICKS_MAX};
 use paxos_core::multi::{Message, Status};
-use paxos_core::{NodeId, Record};
+use paxos_core::{Command, NodeId, Ready, Record, Slot, Value};
+
+/// What one `Ready` asks for, taken out of it.
+#[derive(Debug, Default)]
+pub struct Effects {
+    /// Records to sync before any message leaves.
+    pub persist: Vec<Record>,
+    /// Messages to send, with their destinations.
+    pub messages: Vec<(NodeId, Message)>,
+    /// Entries delivered to the application.
+    pub decided: Vec<(Slot, Value)>,
+    /// Client commands given back.
+    pub dropped: Vec<Command>,
+}
+
+impl Effects {
+    /// Whether there is nothing to do.
+    pub fn is_empty(&self) -> bool {
+        self.persist.is_empty()
+            && self.messages.is_empty()
+            && self.decided.is_empty()
+            && self.dropped.is_empty()
+    }
+}
+
+/// An empty buffer for a role to fill.
+pub(super) fn ready() -> Ready<Message> {
+    Ready::new()
+}
+
+/// The one place that reads a `Ready`: its effects, in the order the core
+/// prescribes (persist, then send, then deliver).
+pub fn carry_out(ready: Ready<Message>) -> Effects {
+    Effects {
+        persist: ready.persist,
+        messages: ready.messages,
+        decided: ready.decided,
+        dropped: ready.dropped,
+    }
+}
 
 impl MultiPaxosModel {
     /// Persists, then sends, what a role on `node` asked for. An acceptor's
