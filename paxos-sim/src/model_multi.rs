@@ -39,7 +39,7 @@
 //! answers each delivery from a state that only moves forward, and a
 //! proposer's messages are tied to its ballots. The default, one election
 //! each and one crash, has two ballots (a takeover re-proposes what the
-//! first leader got accepted) and checks 130,809 states in 15–30 seconds
+//! first leader got accepted) and checks 130,809 states in 10–30 seconds
 //! (test profile, 2 shared cores). Two elections for n4 and no crash
 //! (three ballots, so a takeover can see values from two earlier ballots)
 //! is an ignored test: 13,944,836 states, half an hour in release.
