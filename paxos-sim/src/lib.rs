@@ -8,6 +8,7 @@ pub mod check;
 mod clients;
 pub mod demo;
 pub mod model;
+pub mod model_multi;
 pub mod nodes;
 pub mod protocol;
 pub mod scenario;
