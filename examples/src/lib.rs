@@ -1,11 +1,12 @@
 //! Shared pieces of the example programs: an in-process cluster of
-//! [`KvStore`] replicas over `transport-mem` with in-memory storage.
+//! [`Store`] replicas over `transport-mem` with in-memory storage.
 
-use paxos_actors::kv::KvStore;
 use paxos_actors::{Client, Error, Metrics, Node, NodeBuilder, NodeConfig, Roles};
 use paxos_core::multi::{self, Message, Status};
-use paxos_core::{Ballot, ClientId, NodeId, QuorumSystem, SharedMemStorage, Slot};
+use paxos_core::{Ballot, ClientId, NodeId, QuorumSystem, SharedMemStorage, Slot, StateMachine};
+use paxos_kvstore::Store;
 use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 use transport_mem::MemNetwork;
@@ -42,7 +43,7 @@ pub struct MemCluster {
     pub net: MemNetwork<Message>,
     config: multi::Config,
     tick: Duration,
-    nodes: BTreeMap<NodeId, Node<KvStore>>,
+    nodes: BTreeMap<NodeId, Node<Store>>,
     /// Storage per node (acceptor, proposer), kept across crashes: a
     /// restarted node gets handles to the same records (in memory every
     /// write is synced). A plain `MemStorage` clone would be a copy, and the
@@ -118,7 +119,7 @@ impl MemCluster {
             .transport(self.net.transport(id))
             .acceptor_storage(a)
             .proposer_storage(p)
-            .state_machine(KvStore::new())
+            .state_machine(Store::new())
             .metrics(self.metrics.clone());
         if let Some(arbiter) = self.placement.get(&id) {
             builder = builder.arbiter(arbiter.clone());
@@ -138,7 +139,7 @@ impl MemCluster {
     }
 
     /// The running node `id`, if up.
-    pub fn node(&self, id: NodeId) -> Option<&Node<KvStore>> {
+    pub fn node(&self, id: NodeId) -> Option<&Node<Store>> {
         self.nodes.get(&id)
     }
 
@@ -188,11 +189,12 @@ impl MemCluster {
             .max_by_key(|(_, b)| *b)
     }
 
-    /// `(commands applied, digest of the applied log)` per up replica.
+    /// `(commands applied, digest of the state)` per up replica: equal
+    /// pairs mean (with overwhelming likelihood) equal replicas.
     pub async fn replicas(&self) -> BTreeMap<NodeId, (u64, u64)> {
         let mut out = BTreeMap::new();
         for (id, node) in &self.nodes {
-            if let Ok(x) = node.read(|kv| (kv.applied(), kv.digest())).await {
+            if let Ok(x) = node.read(|kv| (kv.applied(), digest(kv))).await {
                 out.insert(*id, x);
             }
         }
@@ -210,11 +212,19 @@ impl MemCluster {
     }
 }
 
+/// A hash of the store's snapshot (which lists keys in order, so equal
+/// stores hash equally).
+fn digest(store: &Store) -> u64 {
+    let mut h = std::hash::DefaultHasher::new();
+    store.snapshot().hash(&mut h);
+    h.finish()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use paxos_actors::kv::KvCommand;
     use paxos_core::Storage;
+    use paxos_kvstore::{encode, Op};
 
     fn acceptor_records(cluster: &MemCluster, id: NodeId) -> usize {
         cluster.storage[&id].0.with(|s| s.synced_records().len())
@@ -227,8 +237,8 @@ mod tests {
         let mut cluster =
             MemCluster::start(3, 1, Duration::from_millis(1), Placement::Caller, |_| {}).unwrap();
         let mut client = cluster.client(NodeId(1)).unwrap();
-        let incr = KvCommand::Incr(b"k".to_vec()).encode();
-        assert_eq!(client.propose(incr.clone()).await, Ok(b"1".to_vec()));
+        let incr = encode(&[Op::Incr(b"k".to_vec())]);
+        assert_eq!(client.propose(incr.clone()).await, Ok(b":1\r\n".to_vec()));
         let id = cluster
             .ids()
             .into_iter()
@@ -242,7 +252,7 @@ mod tests {
         assert!(!restored.accepted.is_empty(), "{restored:?}");
         assert!(acceptor_records(&cluster, id) >= before);
         let mut again = cluster.client(NodeId(1)).unwrap();
-        assert_eq!(again.propose(incr).await, Ok(b"2".to_vec()));
+        assert_eq!(again.propose(incr).await, Ok(b":2\r\n".to_vec()));
         cluster.shutdown();
     }
 }

@@ -26,42 +26,25 @@ impl Reply {
 
     /// Appends the wire form to `out`.
     pub fn encode(&self, out: &mut Vec<u8>) {
-        match self {
-            Reply::Simple(s) => {
-                out.push(b'+');
-                out.extend_from_slice(s.as_bytes());
-            }
-            Reply::Error(s) => {
-                out.push(b'-');
-                // A newline inside would break the framing.
-                out.extend(
-                    s.bytes()
-                        .map(|b| if b == b'\r' || b == b'\n' { b' ' } else { b }),
-                );
-            }
-            Reply::Integer(n) => {
-                out.push(b':');
-                out.extend_from_slice(n.to_string().as_bytes());
-            }
-            Reply::Bulk(b) => {
-                out.push(b'$');
-                out.extend_from_slice(b.len().to_string().as_bytes());
-                out.extend_from_slice(b"\r\n");
-                out.extend_from_slice(b);
-            }
-            Reply::Nil => out.extend_from_slice(b"$-1"),
+        let flat = match self {
+            Reply::Simple(s) => Flat::Simple(s),
+            Reply::Error(s) => Flat::Error(s),
+            Reply::Integer(n) => Flat::Integer(*n),
+            Reply::Bulk(b) => Flat::Bulk(b),
+            Reply::Nil => Flat::Nil,
             Reply::Array(items) => {
                 out.push(b'*');
-                out.extend_from_slice(items.len().to_string().as_bytes());
+                push_number(out, items.len() as i64);
                 out.extend_from_slice(b"\r\n");
                 for item in items {
                     item.encode(out);
                 }
                 return;
             }
-        }
-        out.extend_from_slice(b"\r\n");
+        };
+        flat.encode(out);
     }
+
     /// Reads one reply from the front of `buf`: the reply and how many bytes
     /// it used, or `None` if `buf` does not start with a whole, well-formed
     /// reply. The inverse of [`Reply::encode`], for programs that relay a
@@ -101,6 +84,56 @@ impl Reply {
             _ => None,
         }
     }
+}
+
+/// A reply that is not an array, borrowing its text: what the store
+/// writes for each command without building a [`Reply`] (every replica
+/// answers every command, so the allocations would add up).
+pub(crate) enum Flat<'a> {
+    Simple(&'a str),
+    Error(&'a str),
+    Integer(i64),
+    Bulk(&'a [u8]),
+    Nil,
+}
+
+impl Flat<'_> {
+    /// Appends the wire form to `out`.
+    pub(crate) fn encode(&self, out: &mut Vec<u8>) {
+        match self {
+            Flat::Simple(s) => {
+                out.push(b'+');
+                out.extend_from_slice(s.as_bytes());
+            }
+            Flat::Error(s) => {
+                out.push(b'-');
+                // A newline inside would break the framing.
+                out.extend(
+                    s.bytes()
+                        .map(|b| if b == b'\r' || b == b'\n' { b' ' } else { b }),
+                );
+            }
+            Flat::Integer(n) => {
+                out.push(b':');
+                push_number(out, *n);
+            }
+            Flat::Bulk(b) => {
+                out.push(b'$');
+                push_number(out, b.len() as i64);
+                out.extend_from_slice(b"\r\n");
+                out.extend_from_slice(b);
+            }
+            Flat::Nil => out.extend_from_slice(b"$-1"),
+        }
+        out.extend_from_slice(b"\r\n");
+    }
+}
+
+/// Appends `n` in decimal.
+fn push_number(out: &mut Vec<u8>, n: i64) {
+    use std::io::Write;
+    // Writing into a Vec cannot fail.
+    let _ = write!(out, "{n}");
 }
 
 #[cfg(test)]

@@ -3,7 +3,8 @@
 //! batch of commands (a connection's pipelined requests), applied in order;
 //! its result is the RESP replies, concatenated, ready to write back.
 
-use crate::reply::Reply;
+use crate::entry::{self, Batch, OpRef};
+use crate::reply::{Flat, Reply};
 use paxos_core::StateMachine;
 use serde::{Deserialize, Serialize};
 use serde_bytes::Bytes;
@@ -29,24 +30,6 @@ pub enum Op {
         #[serde(with = "serde_bytes")] Vec<u8>,
         #[serde(with = "serde_bytes")] Vec<u8>,
         #[serde(with = "serde_bytes")] Vec<u8>,
-    ),
-}
-
-/// [`Op`] as decoded from a log entry, borrowing its keys and values from
-/// the entry: every replica decodes every command, and copying each key
-/// and value before looking it up was most of `apply`'s cost. Same variant
-/// names and field encodings as [`Op`], so it reads exactly what `Op` writes.
-#[derive(Deserialize)]
-#[serde(rename = "Op")]
-enum OpRef<'a> {
-    Get(#[serde(borrow)] &'a Bytes),
-    Set(#[serde(borrow)] &'a Bytes, #[serde(borrow)] &'a Bytes),
-    Del(#[serde(borrow)] Vec<&'a Bytes>),
-    Incr(#[serde(borrow)] &'a Bytes),
-    Cas(
-        #[serde(borrow)] &'a Bytes,
-        #[serde(borrow)] &'a Bytes,
-        #[serde(borrow)] &'a Bytes,
     ),
 }
 
@@ -100,14 +83,13 @@ impl Store {
         self.map.get(key).map(Vec::as_slice)
     }
 
-    fn run(&mut self, op: OpRef<'_>) -> Reply {
+    fn run(&mut self, op: OpRef<'_>) -> Flat<'_> {
         self.applied += 1;
         match op {
             OpRef::Get(k) => self
                 .map
                 .get(k.as_ref())
-                .cloned()
-                .map_or(Reply::Nil, Reply::Bulk),
+                .map_or(Flat::Nil, |v| Flat::Bulk(v)),
             OpRef::Set(k, v) => {
                 // Overwrite in place: no new key or value buffer when the
                 // key exists (the common case under load).
@@ -120,14 +102,14 @@ impl Store {
                         self.map.insert(k.to_vec(), v.to_vec());
                     }
                 }
-                Reply::Simple("OK".into())
+                Flat::Simple("OK")
             }
             OpRef::Del(keys) => {
                 let n = keys
                     .into_iter()
                     .filter(|k| self.map.remove(k.as_ref()).is_some())
                     .count();
-                Reply::Integer(n as i64)
+                Flat::Integer(n as i64)
             }
             OpRef::Incr(k) => {
                 let current = match self.map.get(k.as_ref()) {
@@ -137,18 +119,18 @@ impl Store {
                 match current.and_then(|n| n.checked_add(1)) {
                     Some(n) => {
                         self.map.insert(k.to_vec(), n.to_string().into_bytes());
-                        Reply::Integer(n)
+                        Flat::Integer(n)
                     }
-                    None => Reply::err("value is not an integer or out of range"),
+                    None => Flat::Error("ERR value is not an integer or out of range"),
                 }
             }
             OpRef::Cas(k, expected, new) => {
                 let current = self.map.get(k.as_ref()).map_or(&[][..], Vec::as_slice);
                 if current == expected.as_ref() {
                     self.map.insert(k.to_vec(), new.to_vec());
-                    Reply::Integer(1)
+                    Flat::Integer(1)
                 } else {
-                    Reply::Integer(0)
+                    Flat::Integer(0)
                 }
             }
         }
@@ -160,15 +142,16 @@ impl StateMachine for Store {
 
     fn apply(&mut self, command: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
-        match rmp_serde::from_slice::<Vec<OpRef<'_>>>(command) {
-            Ok(ops) => {
+        match entry::decode(command) {
+            Some(Batch::One(op)) => self.run(op).encode(&mut out),
+            Some(Batch::Many(ops)) => {
                 for op in ops {
                     self.run(op).encode(&mut out);
                 }
             }
             // Only our own encoder writes entries; a bad one is answered,
             // identically on every replica, rather than applied.
-            Err(_) => Reply::err("undecodable command").encode(&mut out),
+            None => Reply::err("undecodable command").encode(&mut out),
         }
         out
     }
@@ -290,5 +273,18 @@ mod tests {
         assert_eq!(s.get(b"k"), Some(&b"v"[..]));
         assert_eq!(s.get(b"x"), None);
         assert_eq!((s.len(), s.is_empty(), s.applied()), (1, false, 1));
+    }
+
+    #[test]
+    fn a_damaged_entry_applies_none_of_its_commands() {
+        let mut s = Store::new();
+        let k = || b"k".to_vec();
+        let entry = encode(&[Op::Set(k(), b"1".to_vec()), Op::Set(k(), b"2".to_vec())]);
+        let reply = s.apply(&entry[..entry.len() - 1]);
+        assert_eq!(reply, b"-ERR undecodable command\r\n");
+        assert_eq!((s.applied(), s.get(b"k")), (0, None));
+        assert_eq!(s.apply(&encode(&[])), b"");
+        assert_eq!(s.apply(&entry), b"+OK\r\n+OK\r\n");
+        assert_eq!(s.get(b"k"), Some(&b"2"[..]));
     }
 }

@@ -5,7 +5,7 @@
 mod serve;
 
 use clap::Parser;
-use paxos_actors::kv::KvStore;
+use paxos_kvstore::Store;
 use paxos_node::args::{Args, Settings};
 use paxos_node::NodeError;
 use std::process::ExitCode;
@@ -27,7 +27,7 @@ async fn run(settings: Settings) -> Result<(), MainError> {
     if settings.client_listen.is_some() && !settings.roles.learner {
         return Err(MainError::ClientWithoutLearner);
     }
-    let running = paxos_node::start(&settings, KvStore::new()).await?;
+    let running = paxos_node::start(&settings, Store::new()).await?;
     let listen = settings.peers[&settings.id];
     let mut client_addr = None;
     if let Some(addr) = settings.client_listen {

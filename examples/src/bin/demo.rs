@@ -6,10 +6,10 @@
 //! heals, and ends by checking that every replica applied the same log.
 
 use clap::Parser;
-use paxos_actors::kv::KvCommand;
 use paxos_core::multi::Status;
 use paxos_core::NodeId;
 use paxos_examples::{MemCluster, Placement};
+use paxos_kvstore::{encode, Op};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -55,9 +55,10 @@ impl Load {
             client.attempts_max = 20;
             let (stop, committed) = (self.stop.clone(), self.committed.clone());
             let key = format!("counter-{}", client.id().0).into_bytes();
+            let incr = encode(&[Op::Incr(key)]);
             actix::spawn(async move {
                 while !stop.load(Ordering::Relaxed) {
-                    match client.propose(KvCommand::Incr(key.clone()).encode()).await {
+                    match client.propose(incr.clone()).await {
                         Ok(_) => {
                             committed.fetch_add(1, Ordering::Relaxed);
                         }
@@ -207,7 +208,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         stats.delivered, stats.dropped, stats.duplicated
     );
     for (id, (n, digest)) in &replicas {
-        println!("replica {id}: {n} commands applied, log digest {digest:016x}");
+        println!("replica {id}: {n} commands applied, state digest {digest:016x}");
     }
     let first = replicas.values().next().copied();
     let agree = replicas.len() == ids.len() && replicas.values().all(|r| Some(*r) == first);

@@ -1,11 +1,11 @@
-//! A test cluster: nodes of `KvStore` replicas over a `transport-mem`
+//! A test cluster: nodes of `Store` replicas over a `transport-mem`
 //! network, with storage that survives a node's crash, and learner logs
 //! recorded from each learner's subscription so tests can wait on them.
 
-use paxos_actors::kv::{KvCommand, KvStore};
 use paxos_actors::{Client, Error, Node, NodeBuilder, NodeConfig, Roles};
 use paxos_core::multi::{self, Message, Status};
 use paxos_core::{ClientId, NodeId, QuorumSystem, Slot, Storage, Value};
+use paxos_kvstore::{encode, Op, Store};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -68,13 +68,13 @@ impl Layout {
     }
 }
 
-/// A running cluster of `KvStore` replicas.
+/// A running cluster of `Store` replicas.
 pub struct TestCluster {
     pub net: MemNetwork<Message>,
     pub seed: u64,
     config: multi::Config,
     layout: Layout,
-    nodes: BTreeMap<NodeId, Node<KvStore>>,
+    nodes: BTreeMap<NodeId, Node<Store>>,
     storage: BTreeMap<NodeId, (SharedStorage, SharedStorage, SharedStorage)>,
     logs: BTreeMap<NodeId, Arc<LearnerLog>>,
     arbiters: BTreeMap<NodeId, actix::Arbiter>,
@@ -178,7 +178,7 @@ impl TestCluster {
         let mut builder = builder
             .acceptor_storage(a)
             .proposer_storage(p)
-            .state_machine(KvStore::new());
+            .state_machine(Store::new());
         if self.layout.durable_learners {
             builder = builder.learner_storage(l);
         }
@@ -237,7 +237,7 @@ impl TestCluster {
         }
     }
 
-    pub fn node(&self, id: NodeId) -> &Node<KvStore> {
+    pub fn node(&self, id: NodeId) -> &Node<Store> {
         &self.nodes[&id]
     }
 
@@ -358,10 +358,10 @@ impl TestCluster {
             .unwrap_or_else(|e| panic!("{e}"))
     }
 
-    /// The digest and count of commands `node`'s replica applied.
-    pub async fn applied(&self, node: NodeId) -> (u64, u64) {
+    /// A copy of `node`'s replica.
+    pub async fn state(&self, node: NodeId) -> Store {
         self.nodes[&node]
-            .read(|kv| (kv.applied(), kv.digest()))
+            .read(|kv| kv.clone())
             .await
             .unwrap_or_else(|e| panic!("{e}"))
     }
@@ -379,9 +379,19 @@ impl Drop for TestCluster {
 }
 
 pub fn incr(key: &str) -> Vec<u8> {
-    KvCommand::Incr(key.as_bytes().to_vec()).encode()
+    encode(&[Op::Incr(key.as_bytes().to_vec())])
 }
 
 pub fn set(key: &str, value: &str) -> Vec<u8> {
-    KvCommand::Set(key.as_bytes().to_vec(), value.as_bytes().to_vec()).encode()
+    encode(&[Op::Set(key.as_bytes().to_vec(), value.as_bytes().to_vec())])
+}
+
+/// The store's answer to a command that yields `n` (INCR).
+pub fn int(n: u64) -> Vec<u8> {
+    format!(":{n}\r\n").into_bytes()
+}
+
+/// The store's answer to a SET.
+pub fn ok() -> Vec<u8> {
+    b"+OK\r\n".to_vec()
 }

@@ -4,7 +4,7 @@
 //! commands commit under loss, duplication and reordering; a crashed leader
 //! is replaced; a minority partition cannot commit; learners end with
 //! identical logs; retried commands apply once; role-separated and flexible
-//! layouts work. Method: a `KvStore` service, clients that await results,
+//! layouts work. Method: the `paxos-kvstore` service, clients that await results,
 //! learner logs read from each learner's subscription. No test sleeps to
 //! synchronize: each waits for a client result or a learner log to reach a
 //! length, under a deadline that only bounds failure. Seeds of the network's
@@ -14,7 +14,7 @@
 
 mod harness;
 
-use harness::{incr, set, Layout, TestCluster};
+use harness::{incr, int, ok, set, Layout, TestCluster};
 use paxos_actors::{Error, NodeBuilder, NodeConfig, Roles};
 use paxos_core::multi::Message;
 use paxos_core::{multi, NodeId, QuorumSystem};
@@ -31,7 +31,7 @@ async fn counters(cluster: &mut TestCluster, nodes: &[NodeId], per_client: u64) 
         tasks.push(actix::spawn(async move {
             for n in 1..=per_client {
                 let got = client.propose(incr(&key)).await;
-                assert_eq!(got, Ok(n.to_string().into_bytes()), "{key} step {n}");
+                assert_eq!(got, Ok(int(n)), "{key} step {n}");
             }
             client.retries()
         }));
@@ -53,9 +53,9 @@ async fn commit_under_faults(n: u64, seed: u64) {
         .expect("logs agree");
     let stats = cluster.net.stats();
     assert!(stats.dropped > 0 && stats.duplicated > 0, "{stats:?}");
-    let (count, digest) = cluster.applied(nodes[0]).await;
+    let first = cluster.state(nodes[0]).await;
     for id in &nodes[1..] {
-        assert_eq!(cluster.applied(*id).await, (count, digest), "replica {id}");
+        assert_eq!(cluster.state(*id).await, first, "replica {id}");
     }
 }
 
@@ -73,12 +73,12 @@ async fn five_nodes_commit_under_loss_duplication_and_reordering() {
 async fn a_new_leader_commits_after_the_leader_crashes_and_the_old_one_catches_up() {
     let mut cluster = TestCluster::start(Layout::colocated(3), 0x1ead).await;
     let mut c = cluster.client(NodeId(1));
-    assert_eq!(c.propose(set("k", "before")).await, Ok(b"OK".to_vec()));
+    assert_eq!(c.propose(set("k", "before")).await, Ok(ok()));
     let old = cluster.leader().await.expect("a leader after a commit");
     cluster.crash(old);
     let other = cluster.ids().into_iter().find(|id| *id != old).unwrap();
     let mut c = cluster.client(other);
-    assert_eq!(c.propose(set("k", "after")).await, Ok(b"OK".to_vec()));
+    assert_eq!(c.propose(set("k", "after")).await, Ok(ok()));
     let new = cluster.leader().await.expect("a new leader");
     assert_ne!(new, old);
     cluster.boot(old).await.expect("restart");
@@ -95,7 +95,7 @@ async fn a_new_leader_commits_after_the_leader_crashes_and_the_old_one_catches_u
 async fn a_minority_partition_cannot_commit_while_the_majority_goes_on() {
     let mut cluster = TestCluster::start(Layout::colocated(5), 0x9a27).await;
     let mut warm = cluster.client(NodeId(1));
-    assert_eq!(warm.propose(incr("n")).await, Ok(b"1".to_vec()));
+    assert_eq!(warm.propose(incr("n")).await, Ok(int(1)));
     cluster
         .logs_agree(1)
         .await
@@ -117,10 +117,7 @@ async fn a_minority_partition_cannot_commit_while_the_majority_goes_on() {
     );
     let mut live = cluster.client(NodeId(4));
     for n in 2..=6 {
-        assert_eq!(
-            live.propose(incr("n")).await,
-            Ok(n.to_string().into_bytes())
-        );
+        assert_eq!(live.propose(incr("n")).await, Ok(int(n)));
     }
     for id in minority {
         assert_eq!(
@@ -131,7 +128,7 @@ async fn a_minority_partition_cannot_commit_while_the_majority_goes_on() {
     }
     cluster.net.heal();
     let mut after = cluster.client(NodeId(2));
-    assert_eq!(after.propose(incr("n")).await, Ok(b"7".to_vec()));
+    assert_eq!(after.propose(incr("n")).await, Ok(int(7)));
     cluster
         .logs_agree(7)
         .await
@@ -157,10 +154,7 @@ async fn retried_commands_are_applied_exactly_once() {
     c.attempts_max = 5000;
     c.backoff = Duration::ZERO;
     for n in 1..=20u64 {
-        assert_eq!(
-            c.propose(incr("once")).await,
-            Ok(n.to_string().into_bytes())
-        );
+        assert_eq!(c.propose(incr("once")).await, Ok(int(n)));
     }
     assert!(c.retries() > 0, "the test must provoke retries");
     println!("retries: {}", c.retries());
@@ -202,20 +196,14 @@ async fn a_role_separated_layout_commits_and_survives_losing_an_acceptor() {
     let mut a = cluster.client_via(NodeId(6), NodeId(1));
     let mut b = cluster.client_via(NodeId(7), NodeId(2));
     for n in 1..=5u64 {
-        assert_eq!(
-            a.propose(incr("x")).await,
-            Ok((2 * n - 1).to_string().into_bytes())
-        );
-        assert_eq!(
-            b.propose(incr("x")).await,
-            Ok((2 * n).to_string().into_bytes())
-        );
+        assert_eq!(a.propose(incr("x")).await, Ok(int(2 * n - 1)));
+        assert_eq!(b.propose(incr("x")).await, Ok(int(2 * n)));
     }
     cluster.crash(NodeId(3));
-    assert_eq!(a.propose(incr("x")).await, Ok(b"11".to_vec()));
+    assert_eq!(a.propose(incr("x")).await, Ok(int(11)));
     // A client on a learner-only node reaches the proposers over the network.
     let mut remote = cluster.remote_client(NodeId(7), vec![NodeId(1), NodeId(2)]);
-    assert_eq!(remote.propose(incr("x")).await, Ok(b"12".to_vec()));
+    assert_eq!(remote.propose(incr("x")).await, Ok(int(12)));
     cluster.logs_agree(12).await.expect("both learners agree");
 }
 
@@ -226,13 +214,13 @@ async fn flexible_quorums_commit_with_a_node_down() {
     layout.quorum = QuorumSystem::flexible((1..=5).map(NodeId), 4, 2).unwrap();
     let mut cluster = TestCluster::start(layout, 0xf1e).await;
     let mut c = cluster.client(NodeId(5));
-    assert_eq!(c.propose(incr("f")).await, Ok(b"1".to_vec()));
+    assert_eq!(c.propose(incr("f")).await, Ok(int(1)));
     let leader = cluster.leader().await.expect("leader");
     let down = cluster.ids().into_iter().find(|id| *id != leader).unwrap();
     cluster.crash(down);
     let mut c = cluster.client(leader);
     for n in 2..=5u64 {
-        assert_eq!(c.propose(incr("f")).await, Ok(n.to_string().into_bytes()));
+        assert_eq!(c.propose(incr("f")).await, Ok(int(n)));
     }
     cluster.logs_agree(5).await.expect("logs agree");
 }
@@ -241,14 +229,14 @@ async fn flexible_quorums_commit_with_a_node_down() {
 async fn a_node_whose_acceptor_storage_fails_stops_and_the_rest_go_on() {
     let mut cluster = TestCluster::start(Layout::colocated(3), 0x5707).await;
     let mut c = cluster.client(NodeId(1));
-    assert_eq!(c.propose(incr("s")).await, Ok(b"1".to_vec()));
+    assert_eq!(c.propose(incr("s")).await, Ok(int(1)));
     let (acceptor, _, _) = cluster.storage(NodeId(3));
     acceptor.fail_on_write(1);
     let mut c3 = cluster.client(NodeId(3));
     c3.timeout = Duration::from_millis(50);
     c3.attempts_max = 3;
     for n in 2..=4u64 {
-        assert_eq!(c.propose(incr("s")).await, Ok(n.to_string().into_bytes()));
+        assert_eq!(c.propose(incr("s")).await, Ok(int(n)));
     }
     assert_eq!(c3.propose(incr("s")).await, Err(Error::Stopped));
     assert!(matches!(
@@ -267,7 +255,7 @@ async fn bad_configurations_and_missing_pieces_are_typed_errors() {
     );
     cluster_cfg.batch_max = 0;
     let start = |config: NodeConfig| {
-        NodeBuilder::<paxos_actors::kv::KvStore>::new(config)
+        NodeBuilder::<paxos_kvstore::Store>::new(config)
             .transport(transport_mem::MemNetwork::new(1, 8).transport(NodeId(1)))
             .start()
             .err()
@@ -293,7 +281,7 @@ async fn a_restarted_node_replays_its_durable_learner_log_without_the_network() 
     let mut cluster = TestCluster::start(layout, 0x1091).await;
     let mut c = cluster.client(NodeId(1));
     for n in 1..=5u64 {
-        assert_eq!(c.propose(incr("d")).await, Ok(n.to_string().into_bytes()));
+        assert_eq!(c.propose(incr("d")).await, Ok(int(n)));
     }
     cluster.logs_agree(5).await.expect("logs agree");
     cluster.crash(NodeId(3));
@@ -309,7 +297,7 @@ async fn a_restarted_node_replays_its_durable_learner_log_without_the_network() 
         "the proposer resumes from the logged prefix: {status:?}"
     );
     cluster.net.heal();
-    assert_eq!(c.propose(incr("d")).await, Ok(b"6".to_vec()));
+    assert_eq!(c.propose(incr("d")).await, Ok(int(6)));
     cluster
         .logs_agree(6)
         .await
@@ -328,7 +316,7 @@ async fn an_acceptor_whose_first_write_fails_never_sends_a_promise_or_accepted()
     cluster.boot(NodeId(3)).await.expect("restart");
     let mut c = cluster.client(NodeId(1));
     for n in 1..=5u64 {
-        assert_eq!(c.propose(incr("f")).await, Ok(n.to_string().into_bytes()));
+        assert_eq!(c.propose(incr("f")).await, Ok(int(n)));
     }
     assert!(
         cluster.node(NodeId(3)).is_stopped(),
@@ -389,14 +377,14 @@ async fn a_learner_on_blocking_storage_writes_every_decided_entry_behind() {
             inner: paxos_core::MemStorage::default(),
             appended: tx,
         })
-        .state_machine(paxos_actors::kv::KvStore::new())
+        .state_machine(paxos_kvstore::Store::new())
         .start()
         .unwrap();
     net.register(id, node.inbox());
     let mut client = node.client(paxos_core::ClientId(1)).unwrap();
     for n in 1..=20u64 {
         let got = client.propose(incr("k")).await;
-        assert_eq!(got, Ok(n.to_string().into_bytes()));
+        assert_eq!(got, Ok(int(n)));
     }
     let mut written = 0;
     while written < 20 {
@@ -417,7 +405,7 @@ fn a_client_outliving_its_runtime_times_out_under_the_next_one() {
     let (mut client, cluster) = actix_rt::System::new().block_on(async {
         let mut cluster = TestCluster::start(Layout::colocated(1), 0x7173).await;
         let mut client = cluster.client(NodeId(1));
-        assert_eq!(client.propose(incr("t")).await, Ok(b"1".to_vec()));
+        assert_eq!(client.propose(incr("t")).await, Ok(int(1)));
         (client, cluster)
     });
     client.timeout = Duration::from_millis(20);
@@ -439,14 +427,14 @@ async fn a_second_live_client_with_the_same_id_is_refused() {
     let node = cluster.node(NodeId(1));
     let id = paxos_core::ClientId(77);
     let mut first = node.client(id).unwrap();
-    assert_eq!(first.propose(incr("c")).await, Ok(b"1".to_vec()));
+    assert_eq!(first.propose(incr("c")).await, Ok(int(1)));
     let second = node.client(id).err();
     assert_eq!(second, Some(Error::ClientIdInUse { client: id }));
     drop(first);
     let mut again = node.client(id).unwrap();
     // A new client numbers from 1 again: the cluster answers that as a
     // retry of the first client's command 1 (why ids are never reused).
-    assert_eq!(again.propose(incr("c")).await, Ok(b"1".to_vec()));
+    assert_eq!(again.propose(incr("c")).await, Ok(int(1)));
 }
 
 /// A client reuses one timer; one left due early by an earlier command
@@ -456,14 +444,14 @@ async fn a_second_live_client_with_the_same_id_is_refused() {
 async fn a_timer_left_by_an_earlier_command_does_not_cut_a_later_attempt_short() {
     let mut cluster = TestCluster::start(Layout::colocated(3), 0x71e3).await;
     let mut warm = cluster.client(NodeId(1));
-    assert_eq!(warm.propose(incr("k")).await, Ok(b"1".to_vec()));
+    assert_eq!(warm.propose(incr("k")).await, Ok(int(1)));
     let leader = cluster.leader().await.expect("a leader");
     let ids = cluster.ids();
     let follower = *ids.iter().find(|n| **n != leader).expect("a follower");
     let others: Vec<NodeId> = ids.into_iter().filter(|n| *n != follower).collect();
     let mut client = cluster.remote_client(follower, vec![leader]);
     client.timeout = Duration::from_millis(100);
-    assert_eq!(client.propose(incr("k")).await, Ok(b"2".to_vec()));
+    assert_eq!(client.propose(incr("k")).await, Ok(int(2)));
     // The follower cut off with its client: the forwards are lost, so
     // nothing can answer.
     cluster.net.partition(&[&[follower], &others]);
@@ -474,7 +462,7 @@ async fn a_timer_left_by_an_earlier_command_does_not_cut_a_later_attempt_short()
     cluster.net.heal();
     client.timeout = Duration::from_secs(5);
     client.attempts_max = 100;
-    assert_eq!(client.propose(incr("k")).await, Ok(b"3".to_vec()));
+    assert_eq!(client.propose(incr("k")).await, Ok(int(3)));
     cluster.net.partition(&[&[follower], &others]);
     let waited = one_timed_out_attempt(&mut client, Duration::from_millis(100)).await;
     assert!(waited < Duration::from_secs(2), "gave up after {waited:?}");
