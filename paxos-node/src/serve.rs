@@ -12,8 +12,8 @@
 use paxos_actors::{Client, Error, Node};
 use paxos_core::multi::Status;
 use paxos_core::ClientId;
+use paxos_host::stats::Stats;
 use paxos_kvstore::{encode, Op, Reply, Store};
-use paxos_node::stats::Stats;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
