@@ -9,8 +9,8 @@
 //! and measured up to 30% slower than the same cluster run alone.
 
 use clap::{Parser, ValueEnum};
-use paxos_examples::{MemCluster, Placement};
 use paxos_kvstore::{encode, Op};
+use paxos_testkit::{Layout, MemCluster, Placement};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -28,7 +28,7 @@ struct Args {
     /// `shared` (one arbiter for all nodes, clients on another thread) or
     /// `per-node` (an arbiter each).
     #[arg(long, value_enum, default_value = "caller")]
-    placement: Placement,
+    placement: Where,
     /// Most commands per Accept.
     #[arg(long, default_value_t = 256)]
     batch_max: usize,
@@ -44,6 +44,24 @@ struct Args {
     row: Option<Vec<usize>>,
 }
 
+/// `--placement`: the test kit's [`Placement`], named for the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Where {
+    Caller,
+    Shared,
+    PerNode,
+}
+
+impl From<Where> for Placement {
+    fn from(w: Where) -> Placement {
+        match w {
+            Where::Caller => Placement::Caller,
+            Where::Shared => Placement::Shared,
+            Where::PerNode => Placement::PerNode,
+        }
+    }
+}
+
 struct Row {
     label: String,
     per_sec: f64,
@@ -53,14 +71,17 @@ struct Row {
 }
 
 async fn run(args: &Args, nodes: u64, clients: usize) -> Result<Row, Box<dyn std::error::Error>> {
-    let mut cluster = MemCluster::start(nodes, 1, Duration::from_millis(1), args.placement, |c| {
-        c.batch_max = args.batch_max;
-        c.pipeline_max = args.pipeline_max;
-        c.queue_max = 1 << 16;
-        c.thrifty = args.thrifty;
-    })?;
+    let mut layout = Layout::colocated(nodes);
+    layout.placement = args.placement.into();
+    layout.record_logs = false;
+    layout.client = None;
+    layout.config.batch_max = args.batch_max;
+    layout.config.pipeline_max = args.pipeline_max;
+    layout.config.queue_max = 1 << 16;
+    layout.config.thrifty = args.thrifty;
+    let mut cluster = MemCluster::start(layout, 1).await?;
     // Elect a leader and put every client on it (no forwarding hop).
-    let mut probe = cluster.client(paxos_core::NodeId(1))?;
+    let mut probe = cluster.try_client(paxos_core::NodeId(1))?;
     probe.timeout = Duration::from_secs(2);
     probe.propose(encode(&[Op::Get(b"k".to_vec())])).await?;
     let mut leader = None;
@@ -77,7 +98,7 @@ async fn run(args: &Args, nodes: u64, clients: usize) -> Result<Row, Box<dyn std
     let measuring = Arc::new(AtomicBool::new(false));
     let mut tasks = Vec::new();
     for i in 0..clients {
-        let mut client = cluster.client(leader)?;
+        let mut client = cluster.try_client(leader)?;
         client.timeout = Duration::from_secs(5);
         let (stop, measuring) = (stop.clone(), measuring.clone());
         // A SET of a 3-byte key and an 8-byte value: 22 bytes encoded, the
