@@ -141,10 +141,17 @@ impl StateMachine for Store {
     type Error = SnapshotError;
 
     fn apply(&mut self, command: &[u8]) -> Vec<u8> {
+        // Room for a short reply per command, so the usual one (`+OK`,
+        // `:n`) is written without growing the buffer.
+        const REPLY_BYTES: usize = 16;
         let mut out = Vec::new();
         match entry::decode(command) {
-            Some(Batch::One(op)) => self.run(op).encode(&mut out),
+            Some(Batch::One(op)) => {
+                out.reserve_exact(REPLY_BYTES);
+                self.run(op).encode(&mut out);
+            }
             Some(Batch::Many(ops)) => {
+                out.reserve(ops.len().saturating_mul(REPLY_BYTES));
                 for op in ops {
                     self.run(op).encode(&mut out);
                 }
