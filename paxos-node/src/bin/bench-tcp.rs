@@ -149,7 +149,7 @@ async fn run(args: &Args, clients: usize, thrifty: bool, dir: &std::path::Path) 
             let mut n = 0u64;
             while !stop.load(Ordering::Relaxed) {
                 n += 1;
-                // SET kkk vvvvvvvv: a 16-byte KvCommand.
+                // SET kkk vvvvvvvv: 16 bytes on the line, 22 in the log.
                 let cmd = format!("SET {:03} {:08}", c % 1000, n % 100_000_000);
                 let t = Instant::now();
                 let reply = line.call(&cmd).await?;
