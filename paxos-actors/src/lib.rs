@@ -40,7 +40,6 @@
 mod client;
 mod error;
 mod io;
-pub mod kv;
 mod messages;
 mod metrics;
 mod node;

@@ -7,4 +7,5 @@ pub mod linearizability;
 pub mod local;
 pub mod resp;
 pub mod server;
-pub mod store;
+/// The state machine, [`paxos_kvstore`] (under its old path).
+pub use paxos_kvstore as store;

@@ -71,7 +71,7 @@ pub fn run(dir: Option<PathBuf>, port: u16, peer_port: u16) -> Result<(), String
         .build()
         .map_err(|e| e.to_string())?;
     rt.spawn(async move {
-        paxos_node::shutdown_signal().await;
+        paxos_host::shutdown_signal().await;
         flag.store(true, Ordering::SeqCst);
     });
     let result = rt.block_on(async {

@@ -3,9 +3,9 @@
 //! machine. See `paxos-kv --help`.
 
 use clap::{Parser, Subcommand};
+use paxos_host::{parse_peers, HostConfig};
 use paxos_kv::server;
 use paxos_kv::store::Store;
-use paxos_node::args::{parse_peers, parse_quorum, RoleSet, Settings};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -84,7 +84,7 @@ fn is_empty_dir(dir: &Path) -> bool {
     }
 }
 
-fn settings(a: NodeArgs) -> Result<(Settings, SocketAddr), String> {
+fn settings(a: NodeArgs) -> Result<(HostConfig, SocketAddr), String> {
     let id = paxos_core::NodeId(a.id.ok_or("--id is required")?);
     let peers = parse_peers(&a.peers.ok_or("--peers is required")?).map_err(|e| e.to_string())?;
     if !peers.contains_key(&id) {
@@ -95,33 +95,18 @@ fn settings(a: NodeArgs) -> Result<(Settings, SocketAddr), String> {
     if a.tick_ms == 0 {
         return Err("--tick-ms must be at least 1".into());
     }
-    let all: Vec<_> = peers.keys().copied().collect();
-    let quorum = parse_quorum("majority", &all).map_err(|e| e.to_string())?;
+    // Every node hosts every role, with majority quorums: the defaults.
     let new = !a.existing && is_empty_dir(&data_dir);
-    Ok((
-        Settings {
-            id,
-            peers,
-            roles: RoleSet {
-                proposer: true,
-                acceptor: true,
-                learner: true,
-            },
-            proposers: all.clone(),
-            quorum,
-            learners: all,
-            data_dir,
-            new,
-            client_listen: Some(listen),
-            cluster_id: a.cluster_id,
-            tick_ms: a.tick_ms,
-            thrifty: a.thrifty,
-        },
-        listen,
-    ))
+    let mut config = HostConfig::new(id, peers, data_dir);
+    config.new = new;
+    config.cluster_id = a.cluster_id;
+    config.tick_ms = a.tick_ms;
+    config.thrifty = a.thrifty;
+    config.validate().map_err(|e| e.to_string())?;
+    Ok((config, listen))
 }
 
-async fn run_node(settings: Settings, listen: SocketAddr) -> Result<(), String> {
+async fn run_node(settings: HostConfig, listen: SocketAddr) -> Result<(), String> {
     // Bind the client port first: a taken port fails before any state changes.
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -134,7 +119,7 @@ async fn run_node(settings: Settings, listen: SocketAddr) -> Result<(), String> 
              id (pass --existing after the first start to refuse this)"
         );
     }
-    let running = paxos_node::start(&settings, Store::new())
+    let running = paxos_host::start(&settings, Store::new())
         .await
         .map_err(|e| e.to_string())?;
     actix_rt::spawn(server::serve(listener, running.node.clone()));
@@ -142,13 +127,13 @@ async fn run_node(settings: Settings, listen: SocketAddr) -> Result<(), String> 
         "ready node={} redis={listen} consensus={}",
         settings.id.0, settings.peers[&settings.id]
     );
-    paxos_node::shutdown_signal().await;
+    paxos_host::shutdown_signal().await;
     running.shutdown().await;
     Ok(())
 }
 
 fn main() -> ExitCode {
-    paxos_node::init_logging();
+    paxos_host::init_logging();
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Cmd::Local {

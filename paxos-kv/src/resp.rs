@@ -15,6 +15,9 @@ pub const BULK_LEN_MAX: usize = 1024 * 1024;
 /// Longest inline command or header line.
 pub const LINE_LEN_MAX: usize = 64 * 1024;
 
+/// Replies are the state machine's output, so they live with it.
+pub use paxos_kvstore::Reply;
+
 /// Why a request could not be parsed; the connection is closed after it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RespError {
@@ -139,69 +142,6 @@ fn parse_inline(buf: &[u8]) -> Result<Option<Parsed>, RespError> {
     Ok(Some((args, nl + 1)))
 }
 
-/// A reply.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Reply {
-    /// `+OK`.
-    Simple(String),
-    /// `-ERR ...`: the text after the dash.
-    Error(String),
-    /// `:n`.
-    Integer(i64),
-    /// `$len` and the bytes.
-    Bulk(Vec<u8>),
-    /// `$-1`: no value.
-    Nil,
-    /// `*n` and the elements.
-    Array(Vec<Reply>),
-}
-
-impl Reply {
-    /// An error reply with Redis's `ERR` prefix.
-    pub fn err(msg: impl std::fmt::Display) -> Reply {
-        Reply::Error(format!("ERR {msg}"))
-    }
-
-    /// Appends the wire form to `out`.
-    pub fn encode(&self, out: &mut Vec<u8>) {
-        match self {
-            Reply::Simple(s) => {
-                out.push(b'+');
-                out.extend_from_slice(s.as_bytes());
-            }
-            Reply::Error(s) => {
-                out.push(b'-');
-                // A newline inside would break the framing.
-                out.extend(
-                    s.bytes()
-                        .map(|b| if b == b'\r' || b == b'\n' { b' ' } else { b }),
-                );
-            }
-            Reply::Integer(n) => {
-                out.push(b':');
-                out.extend_from_slice(n.to_string().as_bytes());
-            }
-            Reply::Bulk(b) => {
-                out.push(b'$');
-                out.extend_from_slice(b.len().to_string().as_bytes());
-                out.extend_from_slice(b"\r\n");
-                out.extend_from_slice(b);
-            }
-            Reply::Nil => out.extend_from_slice(b"$-1"),
-            Reply::Array(items) => {
-                out.push(b'*');
-                out.extend_from_slice(items.len().to_string().as_bytes());
-                out.extend_from_slice(b"\r\n");
-                for item in items {
-                    item.encode(out);
-                }
-                return;
-            }
-        }
-        out.extend_from_slice(b"\r\n");
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -240,23 +180,6 @@ mod tests {
         assert!(parse(b"*1\r\n$3\r\nabcX\r\n").is_err());
         assert!(parse(b"*x\r\n").is_err());
         assert!(parse(b"*1\r\n$-5\r\n").is_err());
-    }
-
-    #[test]
-    fn replies_encode_as_redis_does() {
-        let mut out = Vec::new();
-        Reply::Array(vec![
-            Reply::Simple("OK".into()),
-            Reply::err("bad\r\nthing"),
-            Reply::Integer(-3),
-            Reply::Bulk(b"v".to_vec()),
-            Reply::Nil,
-        ])
-        .encode(&mut out);
-        assert_eq!(
-            out,
-            b"*5\r\n+OK\r\n-ERR bad  thing\r\n:-3\r\n$1\r\nv\r\n$-1\r\n"
-        );
     }
 
     proptest! {

@@ -2,18 +2,18 @@
 //! its durable state in files, serving clients a line protocol. See
 //! `paxos-node --help`.
 
+mod args;
 mod serve;
 
+use args::{Args, Settings};
 use clap::Parser;
-use paxos_actors::kv::KvStore;
-use paxos_node::args::{Args, Settings};
-use paxos_node::NodeError;
+use paxos_kvstore::Store;
 use std::process::ExitCode;
 
 #[derive(Debug, thiserror::Error)]
 enum MainError {
     #[error("{0}")]
-    Node(#[from] NodeError),
+    Node(#[from] paxos_host::Error),
     #[error("client port {addr}: {source}")]
     ClientPort {
         addr: std::net::SocketAddr,
@@ -24,18 +24,19 @@ enum MainError {
 }
 
 async fn run(settings: Settings) -> Result<(), MainError> {
-    if settings.client_listen.is_some() && !settings.roles.learner {
+    let host = &settings.host;
+    if settings.client_listen.is_some() && !host.roles.learner {
         return Err(MainError::ClientWithoutLearner);
     }
-    let running = paxos_node::start(&settings, KvStore::new()).await?;
-    let listen = settings.peers[&settings.id];
+    let running = paxos_host::start(host, Store::new()).await?;
+    let listen = host.peers[&host.id];
     let mut client_addr = None;
     if let Some(addr) = settings.client_listen {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|source| MainError::ClientPort { addr, source })?;
         client_addr = listener.local_addr().ok();
-        let proposers = (!settings.roles.proposer).then(|| settings.proposers.clone());
+        let proposers = (!host.roles.proposer).then(|| host.proposers.clone());
         actix_rt::spawn(serve::serve(
             listener,
             running.node.clone(),
@@ -43,20 +44,20 @@ async fn run(settings: Settings) -> Result<(), MainError> {
             proposers,
         ));
     }
-    tracing::info!(node = %settings.id, %listen, ?client_addr, roles = ?settings.roles, "started");
+    tracing::info!(node = %host.id, %listen, ?client_addr, roles = ?host.roles, "started");
     println!(
         "ready node={} consensus={listen} client={}",
-        settings.id.0,
+        host.id.0,
         client_addr.map_or("-".into(), |a| a.to_string())
     );
-    paxos_node::shutdown_signal().await;
-    tracing::info!(node = %settings.id, "shutting down");
+    paxos_host::shutdown_signal().await;
+    tracing::info!(node = %host.id, "shutting down");
     running.shutdown().await;
     Ok(())
 }
 
 fn main() -> ExitCode {
-    paxos_node::init_logging();
+    paxos_host::init_logging();
     let settings = match Args::parse().settings() {
         Ok(s) => s,
         Err(e) => {

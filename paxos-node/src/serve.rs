@@ -5,12 +5,15 @@
 //! the log (reads too, so they are linearizable); `PING`; `STATUS` (this
 //! node's role, leader, ballot, commit point); `STATS` (commands applied and
 //! storage syncs). Replies start with `+` on success and `-` on error.
+//!
+//! The state machine is `paxos-kv`'s [`Store`]; its RESP replies are
+//! relayed as lines.
 
-use paxos_actors::kv::{KvCommand, KvStore};
 use paxos_actors::{Client, Error, Node};
 use paxos_core::multi::Status;
 use paxos_core::ClientId;
-use paxos_node::stats::Stats;
+use paxos_host::stats::Stats;
+use paxos_kvstore::{encode, Op, Reply, Store};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -25,7 +28,7 @@ pub const LINE_LEN_MAX: usize = 64 * 1024;
 /// their commands to those nodes over the transport.
 pub async fn serve(
     listener: TcpListener,
-    node: Arc<Node<KvStore>>,
+    node: Arc<Node<Store>>,
     stats: Arc<Stats>,
     proposers: Option<Vec<paxos_core::NodeId>>,
 ) {
@@ -63,7 +66,7 @@ pub async fn serve(
 async fn connection(
     stream: TcpStream,
     mut client: Client,
-    node: &Node<KvStore>,
+    node: &Node<Store>,
     stats: &Stats,
 ) -> std::io::Result<()> {
     // Bounded: a client that never reads its replies cannot grow memory
@@ -102,7 +105,7 @@ async fn connection(
     }
 }
 
-async fn answer(line: &str, client: &mut Client, node: &Node<KvStore>, stats: &Stats) -> String {
+async fn answer(line: &str, client: &mut Client, node: &Node<Store>, stats: &Stats) -> String {
     let mut words = line.splitn(3, ' ');
     let verb = words.next().unwrap_or("").to_ascii_uppercase();
     let key = words.next().map(|k| k.as_bytes().to_vec());
@@ -117,30 +120,38 @@ async fn answer(line: &str, client: &mut Client, node: &Node<KvStore>, stats: &S
                 stats.syncs()
             )
         }
-        ("SET", Some(k), Some(v)) => KvCommand::Set(k, v.as_bytes().to_vec()),
-        ("GET", Some(k), None) => KvCommand::Get(k),
-        ("INCR", Some(k), None) => KvCommand::Incr(k),
-        ("DEL", Some(k), None) => KvCommand::Del(k),
+        ("SET", Some(k), Some(v)) => Op::Set(k, v.as_bytes().to_vec()),
+        ("GET", Some(k), None) => Op::Get(k),
+        ("INCR", Some(k), None) => Op::Incr(k),
+        ("DEL", Some(k), None) => Op::Del(vec![k.into()]),
         ("SET" | "GET" | "INCR" | "DEL" | "PING" | "STATUS" | "STATS", _, _) => {
             return format!("-ERR wrong number of arguments for {verb}")
         }
         _ => return format!("-ERR unknown command {verb:?}"),
     };
-    match client.propose(command.encode()).await {
-        Ok(result) => {
-            let text = String::from_utf8_lossy(&result);
-            if text.starts_with("ERR") {
-                format!("-{text}")
-            } else {
-                format!("+{text}")
-            }
-        }
+    match client.propose(encode(&[command])).await {
+        Ok(result) => as_line(&result),
         Err(Error::Stopped) => "-ERR stopped".into(),
         Err(e) => format!("-ERR {e}"),
     }
 }
 
-async fn status(node: &Node<KvStore>) -> String {
+/// A store reply as a line: `+` and the value, the integer or the status
+/// (a missing value is empty); `-ERR ...` for an error. The only error a
+/// line command can meet is INCR on a value that is not a number, which
+/// this protocol has always called `ERR not a number`.
+fn as_line(result: &[u8]) -> String {
+    match Reply::decode(result) {
+        Some((Reply::Simple(s), _)) => format!("+{s}"),
+        Some((Reply::Integer(n), _)) => format!("+{n}"),
+        Some((Reply::Bulk(v), _)) => format!("+{}", String::from_utf8_lossy(&v)),
+        Some((Reply::Nil, _)) => "+".into(),
+        Some((Reply::Error(_), _)) => "-ERR not a number".into(),
+        Some((Reply::Array(_), _)) | None => "-ERR unexpected reply from the store".into(),
+    }
+}
+
+async fn status(node: &Node<Store>) -> String {
     match node.status().await {
         Ok(s) => {
             let (role, ballot, leader) = match s.status {
@@ -157,5 +168,31 @@ async fn status(node: &Node<KvStore>) -> String {
             )
         }
         Err(e) => format!("-ERR {e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use paxos_core::StateMachine;
+
+    fn run(store: &mut Store, op: Op) -> String {
+        as_line(&store.apply(&encode(&[op])))
+    }
+
+    #[test]
+    fn store_replies_read_as_the_line_protocol_always_answered() {
+        let mut s = Store::new();
+        let k = || b"k".to_vec();
+        assert_eq!(run(&mut s, Op::Get(k())), "+");
+        assert_eq!(run(&mut s, Op::Incr(k())), "+1");
+        assert_eq!(run(&mut s, Op::Set(k(), b"x y".to_vec())), "+OK");
+        assert_eq!(run(&mut s, Op::Get(k())), "+x y");
+        assert_eq!(run(&mut s, Op::Incr(k())), "-ERR not a number");
+        assert_eq!(run(&mut s, Op::Del(vec![k().into()])), "+1");
+        assert_eq!(run(&mut s, Op::Del(vec![k().into()])), "+0");
+        // A value that starts with ERR is a value, not an error.
+        assert_eq!(run(&mut s, Op::Set(k(), b"ERR no".to_vec())), "+OK");
+        assert_eq!(run(&mut s, Op::Get(k())), "+ERR no");
     }
 }

@@ -6,10 +6,10 @@
 //! heals, and ends by checking that every replica applied the same log.
 
 use clap::Parser;
-use paxos_actors::kv::KvCommand;
 use paxos_core::multi::Status;
 use paxos_core::NodeId;
-use paxos_examples::{MemCluster, Placement};
+use paxos_kvstore::{encode, Op};
+use paxos_testkit::{Layout, MemCluster};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -48,16 +48,17 @@ impl Load {
     /// until stopped or until its node goes down.
     fn spawn(&self, cluster: &mut MemCluster, node: NodeId, n: usize) {
         for _ in 0..n {
-            let Ok(mut client) = cluster.client(node) else {
+            let Ok(mut client) = cluster.try_client(node) else {
                 return;
             };
             client.timeout = Duration::from_millis(100);
             client.attempts_max = 20;
             let (stop, committed) = (self.stop.clone(), self.committed.clone());
             let key = format!("counter-{}", client.id().0).into_bytes();
+            let incr = encode(&[Op::Incr(key)]);
             actix::spawn(async move {
                 while !stop.load(Ordering::Relaxed) {
-                    match client.propose(KvCommand::Incr(key.clone()).encode()).await {
+                    match client.propose(incr.clone()).await {
                         Ok(_) => {
                             committed.fetch_add(1, Ordering::Relaxed);
                         }
@@ -100,13 +101,11 @@ async fn show(cluster: &MemCluster, started: Instant, committed: u64, last: &mut
 #[actix_rt::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
-    let mut cluster = MemCluster::start(
-        5,
-        args.seed,
-        Duration::from_millis(2),
-        Placement::Caller,
-        |_| {},
-    )?;
+    let mut layout = Layout::colocated(5);
+    layout.tick = Duration::from_millis(2);
+    layout.record_logs = false;
+    layout.client = None;
+    let mut cluster = MemCluster::start(layout, args.seed).await?;
     println!(
         "5 nodes, each a proposer + acceptor + learner actor over transport-mem (seed {}); {} clients",
         args.seed, args.clients
@@ -149,7 +148,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             6 => {
                 if let Some(id) = crashed.take() {
                     println!("-- restart {id}; it catches up from the others");
-                    cluster.boot(id)?;
+                    cluster.boot(id).await?;
                     load.spawn(&mut cluster, id, 2);
                 }
             }
@@ -207,7 +206,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         stats.delivered, stats.dropped, stats.duplicated
     );
     for (id, (n, digest)) in &replicas {
-        println!("replica {id}: {n} commands applied, log digest {digest:016x}");
+        println!("replica {id}: {n} commands applied, state digest {digest:016x}");
     }
     let first = replicas.values().next().copied();
     let agree = replicas.len() == ids.len() && replicas.values().all(|r| Some(*r) == first);

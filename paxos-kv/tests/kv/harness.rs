@@ -1,38 +1,34 @@
-//! Runs `paxos-kv` processes on ephemeral loopback ports, and a small RESP
-//! client that records what it sees.
+//! Runs `paxos-kv` processes (through `paxos-testkit`'s process cluster),
+//! and a small RESP client that records what it sees.
 
-use std::collections::BTreeMap;
+use paxos_testkit::process::{rust_log, ProcessCluster};
 use std::net::SocketAddr;
+use std::ops::{Deref, DerefMut};
 use std::process::Stdio;
-use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 
-/// Bounds every wait; only a failing test reaches it.
-pub const DEADLINE: Duration = Duration::from_secs(30);
-
-fn free_ports(n: usize) -> Vec<u16> {
-    let ls: Vec<std::net::TcpListener> = (0..n)
-        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("bind"))
-        .collect();
-    ls.iter()
-        .map(|l| l.local_addr().expect("addr").port())
-        .collect()
-}
-
-pub struct Node {
-    pub redis: SocketAddr,
-    pub child: Option<Child>,
-}
+pub use paxos_testkit::process::DEADLINE;
 
 /// Three (or more) `paxos-kv` processes.
 pub struct Cluster {
-    dir: tempfile::TempDir,
-    pub peers: String,
-    pub nodes: BTreeMap<u64, Node>,
+    inner: ProcessCluster,
     /// Extra flags every node starts with.
     flags: Vec<String>,
+}
+
+impl Deref for Cluster {
+    type Target = ProcessCluster;
+    fn deref(&self) -> &ProcessCluster {
+        &self.inner
+    }
+}
+
+impl DerefMut for Cluster {
+    fn deref_mut(&mut self) -> &mut ProcessCluster {
+        &mut self.inner
+    }
 }
 
 impl Cluster {
@@ -42,23 +38,10 @@ impl Cluster {
 
     /// Starts `n` nodes, each with the extra `flags`.
     pub async fn start_with(n: u64, flags: &[&str]) -> Cluster {
-        let ports = free_ports(2 * n as usize);
-        let peers = (0..n as usize)
-            .map(|i| format!("{}=127.0.0.1:{}", i + 1, ports[2 * i]))
-            .collect::<Vec<_>>()
-            .join(",");
         let mut c = Cluster {
-            dir: tempfile::tempdir().expect("tempdir"),
-            peers,
-            nodes: BTreeMap::new(),
+            inner: ProcessCluster::new(n, &[]),
             flags: flags.iter().map(|f| f.to_string()).collect(),
         };
-        for i in 0..n as usize {
-            let redis: SocketAddr = format!("127.0.0.1:{}", ports[2 * i + 1])
-                .parse()
-                .expect("addr");
-            c.nodes.insert(i as u64 + 1, Node { redis, child: None });
-        }
         for id in 1..=n {
             c.boot(id).await;
         }
@@ -67,71 +50,34 @@ impl Cluster {
 
     /// Starts node `id` (again) and waits for its "ready" line.
     pub async fn boot(&mut self, id: u64) {
-        let redis = self.nodes[&id].redis;
-        let mut child = Command::new(env!("CARGO_BIN_EXE_paxos-kv"))
-            .args(["--id", &id.to_string(), "--peers", &self.peers])
-            .args(["--listen", &redis.to_string()])
+        let p = self.proc(id);
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_paxos-kv"));
+        cmd.args(["--id", &id.to_string(), "--peers", &self.peers])
+            .args(["--listen", &p.client.to_string()])
             .arg("--data-dir")
-            .arg(self.dir.path().join(format!("node-{id}")))
+            .arg(&p.data_dir)
             .args(&self.flags)
-            .env(
-                "RUST_LOG",
-                std::env::var("RUST_LOG").unwrap_or_else(|_| "error".into()),
-            )
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("spawn paxos-kv");
-        let out = child.stdout.take().expect("stdout");
-        let mut lines = BufReader::new(out).lines();
-        let ready = tokio::time::timeout(DEADLINE, async {
-            while let Ok(Some(l)) = lines.next_line().await {
-                if l.starts_with("ready") {
-                    return true;
-                }
-            }
-            false
-        })
-        .await;
-        assert_eq!(ready, Ok(true), "node {id} did not become ready");
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        if let Some(n) = self.nodes.get_mut(&id) {
-            n.child = Some(child);
-        }
+            .env("RUST_LOG", rust_log("error"))
+            .stderr(Stdio::inherit());
+        self.inner.start(id, cmd).await;
     }
 
-    pub async fn kill(&mut self, id: u64) {
-        if let Some(mut c) = self.nodes.get_mut(&id).and_then(|n| n.child.take()) {
-            let _ = c.start_kill();
-            let _ = c.wait().await;
-        }
-    }
-
-    /// SIGSTOP (`stop`) or SIGCONT a running node.
-    pub fn signal(&self, id: u64, stop: bool) {
-        if let Some(pid) = self.nodes[&id].child.as_ref().and_then(Child::id) {
-            let sig = if stop { "-STOP" } else { "-CONT" };
-            let _ = std::process::Command::new("kill")
-                .args([sig, &pid.to_string()])
-                .status();
-        }
+    /// Node `id`'s Redis address.
+    pub fn addr(&self, id: u64) -> SocketAddr {
+        self.proc(id).client
     }
 
     pub fn port(&self, id: u64) -> u16 {
-        self.nodes[&id].redis.port()
+        self.addr(id).port()
     }
 
     /// The node whose INFO says it leads.
     pub async fn leader(&self) -> Option<u64> {
-        for (id, n) in &self.nodes {
-            if n.child.is_none() {
-                continue;
-            }
-            if let Ok(mut c) = Resp::connect(n.redis).await {
+        for id in self.running() {
+            if let Ok(mut c) = Resp::connect(self.addr(id)).await {
                 if let Ok(Reply::Bulk(info)) = c.call(&["INFO"]).await {
                     if String::from_utf8_lossy(&info).contains("paxos_role:leader") {
-                        return Some(*id);
+                        return Some(id);
                     }
                 }
             }

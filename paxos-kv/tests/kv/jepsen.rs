@@ -50,7 +50,7 @@ pub async fn run() {
     let history: Arc<Mutex<Vec<Event>>> = Arc::default();
     let addrs: Vec<_> = {
         let c = cluster.lock().await;
-        (1..=3).map(|id| c.nodes[&id].redis).collect()
+        (1..=3).map(|id| c.addr(id)).collect()
     };
     let mut clients = Vec::new();
     for (n, addr) in addrs.iter().enumerate() {

@@ -68,7 +68,7 @@ async fn pipelined_input_is_answered_in_order() {
     assert!(out.contains("errors: 0, replies: 1000"), "{out}");
     assert_eq!(redis_cli(c.port(3), &["GET", "k999"], None), "v999");
     // A pipeline mixing writes and reads sees its own writes, in order.
-    let mut r = Resp::connect(c.nodes[&2].redis).await.unwrap();
+    let mut r = Resp::connect(c.addr(2)).await.unwrap();
     for i in 0..20 {
         r.send(&["INCR", "p"]).await.unwrap();
         if i % 5 == 0 {
@@ -86,7 +86,7 @@ async fn pipelined_input_is_answered_in_order() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_resp_closes_only_that_connection() {
     let c = Cluster::start(3).await;
-    let addr = c.nodes[&1].redis;
+    let addr = c.addr(1);
     let mut good = Resp::connect(addr).await.unwrap();
     assert_eq!(
         good.call(&["SET", "a", "1"]).await.unwrap(),
@@ -124,7 +124,7 @@ async fn a_leader_killed_mid_writes_loses_no_acknowledged_write() {
                 if Some(id) == killed {
                     continue;
                 }
-                let Ok(mut r) = Resp::connect(c.nodes[&id].redis).await else {
+                let Ok(mut r) = Resp::connect(c.addr(id)).await else {
                     continue;
                 };
                 if let Ok(Reply::Int(n)) = r.call(&["INCR", &key]).await {
@@ -164,7 +164,7 @@ async fn a_node_without_quorum_answers_an_error_in_bounded_time() {
     assert_eq!(redis_cli(c.port(1), &["SET", "q", "1"], None), "OK");
     c.kill(2).await;
     c.kill(3).await;
-    let mut r = Resp::connect(c.nodes[&1].redis).await.unwrap();
+    let mut r = Resp::connect(c.addr(1)).await.unwrap();
     let t = Instant::now();
     let reply = tokio::time::timeout(Duration::from_secs(10), r.call(&["SET", "q", "2"]))
         .await
@@ -191,7 +191,7 @@ async fn histories_under_sigkill_and_sigstop_are_linearizable() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_value_over_the_limit_is_refused_and_the_cluster_goes_on() {
     let c = Cluster::start(3).await;
-    let addr = c.nodes[&1].redis;
+    let addr = c.addr(1);
     let big = "x".repeat(paxos_kv::resp::BULK_LEN_MAX + 1);
     let mut s = Resp::connect(addr).await.unwrap();
     // The server answers with an error and closes the connection; a client
@@ -237,7 +237,7 @@ async fn many_clients_writing_large_values_at_once_never_stall_the_log() {
     let value = "z".repeat(paxos_kv::resp::BULK_LEN_MAX - 64);
     let mut tasks = Vec::new();
     for i in 0..24u64 {
-        let addr = c.nodes[&(1 + i % 3)].redis;
+        let addr = c.addr(1 + i % 3);
         let value = value.clone();
         tasks.push(tokio::spawn(async move {
             let mut r = Resp::connect(addr).await.unwrap();
@@ -247,7 +247,7 @@ async fn many_clients_writing_large_values_at_once_never_stall_the_log() {
     for t in tasks {
         assert_eq!(t.await.unwrap(), Reply::Simple("OK".into()));
     }
-    let mut r = Resp::connect(c.nodes[&2].redis).await.unwrap();
+    let mut r = Resp::connect(c.addr(2)).await.unwrap();
     for i in 0..24u64 {
         let reply = r.call(&["GET", &format!("big{i}")]).await.unwrap();
         assert_eq!(reply, Reply::Bulk(value.clone().into_bytes()), "big{i}");

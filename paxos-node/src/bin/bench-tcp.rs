@@ -8,9 +8,9 @@
 //! `./target/release/bench-tcp`.
 
 use clap::Parser;
+use paxos_testkit::process::{free_ports, spawn_ready};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -66,16 +66,6 @@ impl Line {
     }
 }
 
-fn free_ports(n: usize) -> Res<Vec<u16>> {
-    let ls: Vec<std::net::TcpListener> = (0..n)
-        .map(|_| std::net::TcpListener::bind("127.0.0.1:0"))
-        .collect::<Result<_, _>>()?;
-    Ok(ls
-        .iter()
-        .map(|l| l.local_addr().map(|a| a.port()))
-        .collect::<Result<_, _>>()?)
-}
-
 async fn start_cluster(dir: &std::path::Path, thrifty: bool) -> Res<(Vec<Child>, Vec<SocketAddr>)> {
     let exe = std::env::current_exe()?
         .parent()
@@ -90,32 +80,17 @@ async fn start_cluster(dir: &std::path::Path, thrifty: bool) -> Res<(Vec<Child>,
     let mut clients = Vec::new();
     for i in 0..3 {
         let client: SocketAddr = format!("127.0.0.1:{}", ports[2 * i + 1]).parse()?;
-        let mut child = Command::new(&exe)
+        let mut command = Command::new(&exe);
+        command
             .args(["--id", &(i + 1).to_string(), "--peers", &peers, "--new"])
             .arg("--data-dir")
             .arg(dir.join(format!("node-{}", i + 1)))
             .args(["--client-listen", &client.to_string()])
             .args(thrifty.then_some("--thrifty"))
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|e| {
-                format!(
-                    "{}: {e} (build it: cargo build --release -p paxos-node)",
-                    exe.display()
-                )
-            })?;
-        let out = child.stdout.take().ok_or("no stdout")?;
-        let mut lines = BufReader::new(out).lines();
-        loop {
-            match lines.next_line().await? {
-                Some(l) if l.starts_with("ready") => break,
-                Some(_) => {}
-                None => return Err("node exited before ready".into()),
-            }
-        }
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+            .env("RUST_LOG", "warn");
+        let (child, _) = spawn_ready(&mut command)
+            .await
+            .map_err(|e| format!("{e} (build it: cargo build --release -p paxos-node)"))?;
         children.push(child);
         clients.push(client);
     }
@@ -174,7 +149,7 @@ async fn run(args: &Args, clients: usize, thrifty: bool, dir: &std::path::Path) 
             let mut n = 0u64;
             while !stop.load(Ordering::Relaxed) {
                 n += 1;
-                // SET kkk vvvvvvvv: a 16-byte KvCommand.
+                // SET kkk vvvvvvvv: 16 bytes on the line, 22 in the log.
                 let cmd = format!("SET {:03} {:08}", c % 1000, n % 100_000_000);
                 let t = Instant::now();
                 let reply = line.call(&cmd).await?;

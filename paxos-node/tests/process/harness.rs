@@ -1,86 +1,40 @@
-//! Runs `paxos-node` processes on ephemeral loopback ports and talks to
-//! them over the line protocol.
+//! Runs `paxos-node` processes (through `paxos-testkit`'s process cluster)
+//! and talks to them over the line protocol.
 
-use std::collections::BTreeMap;
+use paxos_testkit::process::{rust_log, ProcessCluster, DEADLINE};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::ops::{Deref, DerefMut};
 use std::process::Stdio;
-use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 
-/// Bounds every wait; only a failing test ever reaches it.
-pub const DEADLINE: Duration = Duration::from_secs(30);
+/// A cluster of `paxos-node` processes sharing one temporary directory.
+pub struct Cluster(ProcessCluster);
 
-/// Reserves `n` free loopback ports (bound to port 0, then released).
-pub fn free_ports(n: usize) -> Vec<u16> {
-    let listeners: Vec<std::net::TcpListener> = (0..n)
-        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port"))
-        .collect();
-    listeners
-        .iter()
-        .map(|l| l.local_addr().expect("local addr").port())
-        .collect()
+impl Deref for Cluster {
+    type Target = ProcessCluster;
+    fn deref(&self) -> &ProcessCluster {
+        &self.0
+    }
 }
 
-/// One node's settings and, while it runs, its process.
-pub struct Proc {
-    pub id: u64,
-    pub consensus: SocketAddr,
-    pub client: SocketAddr,
-    pub data_dir: PathBuf,
-    pub extra: Vec<String>,
-    pub child: Option<Child>,
-}
-
-/// A cluster of node processes sharing one temporary directory.
-pub struct Cluster {
-    /// Held so the data directories live as long as the cluster.
-    #[allow(dead_code)]
-    pub dir: tempfile::TempDir,
-    pub procs: BTreeMap<u64, Proc>,
-    pub peers: String,
+impl DerefMut for Cluster {
+    fn deref_mut(&mut self) -> &mut ProcessCluster {
+        &mut self.0
+    }
 }
 
 impl Cluster {
     /// Plans `n` nodes (not started); `extra` flags go to every node.
     pub fn new(n: u64, extra: &[&str]) -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let ports = free_ports(2 * n as usize);
-        let mut procs = BTreeMap::new();
-        for i in 0..n {
-            let id = i + 1;
-            let consensus: SocketAddr = format!("127.0.0.1:{}", ports[2 * i as usize])
-                .parse()
-                .expect("addr");
-            let client: SocketAddr = format!("127.0.0.1:{}", ports[2 * i as usize + 1])
-                .parse()
-                .expect("addr");
-            procs.insert(
-                id,
-                Proc {
-                    id,
-                    consensus,
-                    client,
-                    data_dir: dir.path().join(format!("node-{id}")),
-                    extra: extra.iter().map(|s| s.to_string()).collect(),
-                    child: None,
-                },
-            );
-        }
-        let peers = procs
-            .values()
-            .map(|p| format!("{}={}", p.id, p.consensus))
-            .collect::<Vec<_>>()
-            .join(",");
-        Cluster { dir, procs, peers }
+        Cluster(ProcessCluster::new(n, extra))
     }
 
     /// The command line for node `id`.
     pub fn command(&self, id: u64, new: bool) -> Command {
-        let p = &self.procs[&id];
+        let p = self.proc(id);
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_paxos-node"));
         cmd.arg("--id")
             .arg(id.to_string())
@@ -93,10 +47,7 @@ impl Cluster {
             cmd.arg("--client-listen").arg(p.client.to_string());
         }
         cmd.args(p.extra.iter().filter(|e| *e != "--no-client"))
-            .env(
-                "RUST_LOG",
-                std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
-            )
+            .env("RUST_LOG", rust_log("warn"))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -109,24 +60,8 @@ impl Cluster {
 
     /// Starts node `id` and waits for its "ready" line.
     pub async fn start(&mut self, id: u64, new: bool) {
-        let mut child = self.command(id, new).spawn().expect("spawn paxos-node");
-        let stdout = child.stdout.take().expect("stdout piped");
-        let mut lines = BufReader::new(stdout).lines();
-        let ready = tokio::time::timeout(DEADLINE, async {
-            while let Ok(Some(line)) = lines.next_line().await {
-                if line.starts_with("ready") {
-                    return true;
-                }
-            }
-            false
-        })
-        .await;
-        assert_eq!(ready, Ok(true), "node {id} did not print ready");
-        // Keep draining stdout so the node never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        if let Some(p) = self.procs.get_mut(&id) {
-            p.child = Some(child);
-        }
+        let cmd = self.command(id, new);
+        self.0.start(id, cmd).await;
     }
 
     /// Starts every node (fresh data directories).
@@ -137,16 +72,8 @@ impl Cluster {
         }
     }
 
-    /// SIGKILLs node `id` and waits for it to exit.
-    pub async fn kill(&mut self, id: u64) {
-        if let Some(mut child) = self.procs.get_mut(&id).and_then(|p| p.child.take()) {
-            child.start_kill().expect("SIGKILL");
-            let _ = child.wait().await;
-        }
-    }
-
     pub fn client_addr(&self, id: u64) -> SocketAddr {
-        self.procs[&id].client
+        self.proc(id).client
     }
 
     /// Connects to node `id`'s client port.
@@ -156,16 +83,13 @@ impl Cluster {
 
     /// Asks every running node for STATUS and returns the leader's id.
     pub async fn leader(&self) -> Option<u64> {
-        for (id, p) in &self.procs {
-            if p.child.is_none() {
-                continue;
-            }
-            let Ok(mut c) = LineClient::try_connect(p.client).await else {
+        for id in self.running() {
+            let Ok(mut c) = LineClient::try_connect(self.client_addr(id)).await else {
                 continue;
             };
             if let Ok(reply) = c.call("STATUS").await {
                 if reply.contains("role=leader") {
-                    return Some(*id);
+                    return Some(id);
                 }
             }
         }

@@ -19,12 +19,7 @@ use tokio::io::AsyncWriteExt;
 /// Increments `key` through node `via` until it answers, retrying on other
 /// nodes when one fails; returns the new value.
 async fn incr_anywhere(cluster: &Cluster, key: &str, first: u64) -> u64 {
-    let ids: Vec<u64> = cluster
-        .procs
-        .iter()
-        .filter(|(_, p)| p.child.is_some())
-        .map(|(id, _)| *id)
-        .collect();
+    let ids = cluster.running();
     for attempt in 0..50 {
         let id = ids[(first as usize + attempt) % ids.len()];
         if let Ok(mut c) = LineClient::try_connect(cluster.client_addr(id)).await {

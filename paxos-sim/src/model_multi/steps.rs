@@ -4,7 +4,7 @@
 
 use super::{index, Envelope, MultiPaxosModel, State, ACCEPTORS, LEARNERS, PROPOSERS, TICKS_MAX};
 use paxos_core::multi::{Message, Status};
-use paxos_core::{Command, NodeId, Ready, Record, Slot, Value};
+use paxos_core::{Command, MemStorage, NodeId, Pipeline, Ready, Record, Slot, Value};
 
 /// What one `Ready` asks for, taken out of it.
 #[derive(Debug, Default)]
@@ -36,12 +36,20 @@ pub(super) fn ready() -> Ready<Message> {
 
 /// The one place that reads a `Ready`: its effects, in the order the core
 /// prescribes (persist, then send, then deliver).
-pub fn carry_out(ready: Ready<Message>) -> Effects {
+/// The messages are the ones the core's pipeline releases once the
+/// records are synced (at once, in the model).
+pub fn carry_out(mut ready: Ready<Message>) -> Effects {
+    let mut persist = ready.records().to_vec();
+    persist.extend(ready.written_behind().iter().cloned());
+    let step = match Pipeline::new().run_inline(&mut ready, &mut MemStorage::new()) {
+        Ok(step) => step,
+        Err(e) => unreachable!("in-memory storage without planted faults failed: {e}"),
+    };
     Effects {
-        persist: ready.persist,
-        messages: ready.messages,
-        decided: ready.decided,
-        dropped: ready.dropped,
+        persist,
+        messages: step.send,
+        decided: step.apply,
+        dropped: step.dropped,
     }
 }
 

@@ -1,33 +1,60 @@
-//! Hosting Paxos roles in a process: flags and config, TCP transport, file
-//! storage, and a running node. The `paxos-node` binary serves a line
-//! protocol on top; `paxos-kv` serves RESP with its own state machine.
+//! Hosting Paxos roles in a process: a node over TCP
+//! ([`transport_tcp`]) with its durable state in files ([`storage_file`]).
+//!
+//! Describe the node with a [`HostConfig`] (its id, its peers, the roles
+//! it and the others host, its data directory), [`start`] it on the
+//! current actix system with your state machine, and [`Running::shutdown`]
+//! it when done. [`stats`] counts storage syncs. This crate has no command
+//! line: the `paxos-node` and `paxos-kv` programs turn their flags into a
+//! [`HostConfig`] and serve their clients on top.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), paxos_host::Error> {
+//! use paxos_core::NodeId;
+//! use paxos_host::{parse_peers, HostConfig};
+//!
+//! let peers = parse_peers("1=127.0.0.1:7001,2=127.0.0.1:7002,3=127.0.0.1:7003")?;
+//! let mut config = HostConfig::new(NodeId(1), peers, "/var/lib/paxos/1".into());
+//! config.new = true; // the first start of a node that has never been a member
+//! let running = paxos_host::start(&config, paxos_kvstore::Store::new()).await?;
+//! let mut client = running.node.client(paxos_core::ClientId(7))?;
+//! // ... client.propose(...) ...
+//! paxos_host::shutdown_signal().await;
+//! running.shutdown().await;
+//! # Ok(()) }
+//! ```
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
-pub mod args;
+pub mod config;
 pub mod stats;
 
-use args::Settings;
-use paxos_actors::{Node, NodeBuilder, NodeConfig, Roles};
-use paxos_core::multi::{self, Message};
+pub use config::{parse_layout, parse_peers, parse_quorum, parse_roles, HostConfig, RoleLists};
+
+use paxos_actors::{Node, NodeBuilder, NodeConfig};
+use paxos_core::multi::Message;
 use paxos_core::StateMachine;
 use stats::{Counted, Stats};
 use std::sync::Arc;
-use std::time::Duration;
 use storage_file::{FileStorage, Identity, OpenMode};
 use transport_tcp::{LateInbox, TcpConfig, TcpTransport};
 
-/// Why a node could not start.
+/// Why a node could not be configured or started.
 #[derive(Debug, thiserror::Error)]
-pub enum NodeError {
-    /// Bad flags or config file.
-    #[error("{0}")]
-    Args(#[from] args::ArgsError),
+pub enum Error {
+    /// A setting is missing or wrong; named as the programs' flag.
+    #[error("--{setting}: {reason}")]
+    Config {
+        /// The setting.
+        setting: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A data directory could not be opened (locked, corrupt, empty, ...).
-    #[error("data directory {}: {source}{}", dir.display(), hint(source))]
+    #[error("data directory {dir}: {source}{}", hint(source))]
     Storage {
         /// The directory.
-        dir: std::path::PathBuf,
+        dir: String,
         /// What went wrong.
         source: storage_file::Error,
     },
@@ -68,83 +95,65 @@ impl<SM: StateMachine + Send + Unpin + 'static> Running<SM> {
 }
 
 fn open(
-    settings: &Settings,
+    config: &HostConfig,
     role: &str,
     stats: &Arc<Stats>,
-) -> Result<Counted<FileStorage>, NodeError> {
-    let dir = settings.data_dir.join(role);
-    let mode = if settings.new {
+) -> Result<Counted<FileStorage>, Error> {
+    let dir = config.data_dir.join(role);
+    let mode = if config.new {
         OpenMode::CreateNew
     } else {
         OpenMode::Existing
     };
     let identity = Identity {
-        cluster: settings.cluster_id,
-        node: settings.id,
+        cluster: config.cluster_id,
+        node: config.id,
     };
     let storage =
         FileStorage::open(&dir, identity, mode, Default::default()).map_err(|source| {
-            NodeError::Storage {
-                dir: dir.clone(),
+            Error::Storage {
+                dir: dir.display().to_string(),
                 source,
             }
         })?;
     Ok(Counted::new(storage, stats.clone()))
 }
 
-/// Opens the node's storage, starts its transport and its role actors on
-/// the current actix system. `state_machine` is used if it hosts a learner.
+/// Checks `config`, opens the node's storage, starts its transport and its
+/// role actors on the current actix system. `state_machine` is used if it
+/// hosts a learner.
 pub async fn start<SM: StateMachine + Send + Unpin + 'static>(
-    settings: &Settings,
+    config: &HostConfig,
     state_machine: SM,
-) -> Result<Running<SM>, NodeError> {
+) -> Result<Running<SM>, Error> {
+    config.validate()?;
     let stats = Arc::new(Stats::default());
-    let mut cluster = multi::Config::new(
-        settings.quorum.clone(),
-        settings.proposers.clone(),
-        settings.learners.clone(),
-    );
-    // Few batches in flight make each batch (and each fsync) cover more
-    // commands: 0.040 syncs per command at 256 clients, against 0.050 with 8.
-    cluster.batch_max = 1024;
-    cluster.pipeline_max = 2;
-    cluster.queue_max = 1 << 16;
-    cluster.thrifty = settings.thrifty;
-    let roles = Roles {
-        proposer: settings.roles.proposer,
-        acceptor: settings.roles.acceptor,
-        learner: settings.roles.learner,
-    };
-    let mut config = NodeConfig::new(settings.id, roles, cluster);
-    config.tick = Duration::from_millis(settings.tick_ms);
-    config.seed = rand::random();
+    let roles = config.roles;
+    let mut node_config = NodeConfig::new(config.id, roles, config.cluster());
+    node_config.tick = config.tick();
+    node_config.seed = rand::random();
 
     // Storage first: a locked or corrupt directory stops us before we
     // touch the network.
     let acceptor = roles
         .acceptor
-        .then(|| open(settings, "acceptor", &stats))
+        .then(|| open(config, "acceptor", &stats))
         .transpose()?;
     let proposer = roles
         .proposer
-        .then(|| open(settings, "proposer", &stats))
+        .then(|| open(config, "proposer", &stats))
         .transpose()?;
     let learner = roles
         .learner
-        .then(|| open(settings, "learner", &stats))
+        .then(|| open(config, "learner", &stats))
         .transpose()?;
 
     let inbox = Arc::new(LateInbox::new());
-    let listen = settings.peers[&settings.id];
-    let tcp = TcpConfig::new(
-        settings.cluster_id,
-        settings.id,
-        listen,
-        settings.peers.clone(),
-    );
+    let listen = config.peers[&config.id];
+    let tcp = TcpConfig::new(config.cluster_id, config.id, listen, config.peers.clone());
     let transport: TcpTransport<Message> = TcpTransport::start(tcp, inbox.clone()).await?;
 
-    let mut builder = NodeBuilder::new(config).transport(transport.clone());
+    let mut builder = NodeBuilder::new(node_config).transport(transport.clone());
     if let Some(s) = acceptor {
         builder = builder.acceptor_storage(s);
     }
@@ -180,7 +189,7 @@ pub async fn shutdown_signal() {
 }
 
 /// Logs to stderr through `tracing-subscriber`, filtered by `RUST_LOG`
-/// (default `info`).
+/// (default `info`). For programs: call once, first thing.
 pub fn init_logging() {
     tracing_subscriber::fmt()
         .with_env_filter(
