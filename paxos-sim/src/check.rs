@@ -75,6 +75,13 @@ pub enum Violation {
         /// The command's sequence number.
         seq: u64,
     },
+    /// A role's own invariant (`check_invariants`) broke.
+    Invariant {
+        /// The node.
+        node: NodeId,
+        /// Which invariant, with the values.
+        what: String,
+    },
     /// A client was answered with a result its command did not produce.
     WrongAnswer {
         /// The client.
@@ -145,6 +152,7 @@ impl fmt::Display for Violation {
                     client.0
                 )
             }
+            Violation::Invariant { node, what } => write!(f, "node {node}: {what}"),
             Violation::WrongAnswer { client, seq } => {
                 write!(f, "client c{} got a wrong answer for seq {seq}", client.0)
             }

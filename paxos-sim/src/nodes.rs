@@ -3,8 +3,8 @@
 use crate::protocol::{Applied, Protocol};
 use paxos_core::multi::{Outcome, Replica};
 use paxos_core::{
-    basic, multi, Ballot, Command, Driver, DurableState, MemStorage, NodeId, Persisted,
-    QuorumSystem, Ready, RoleKind, Roles, Slot, StateMachine, Step, Storage, Value,
+    basic, multi, Ballot, Command, Driver, DurableState, InvariantViolation, MemStorage, NodeId,
+    Persisted, QuorumSystem, Ready, RoleKind, Roles, Slot, StateMachine, Step, Storage, Value,
 };
 use std::collections::BTreeSet;
 use std::convert::Infallible;
@@ -304,6 +304,16 @@ impl Protocol for BasicPaxos {
     fn single_decree(&self) -> bool {
         true
     }
+    fn check_roles(
+        &self,
+        proposer: Option<&basic::Proposer>,
+        acceptor: Option<&basic::Acceptor>,
+        learner: Option<&basic::Learner>,
+    ) -> Result<(), InvariantViolation> {
+        proposer.map_or(Ok(()), basic::Proposer::check_invariants)?;
+        acceptor.map_or(Ok(()), basic::Acceptor::check_invariants)?;
+        learner.map_or(Ok(()), basic::Learner::check_invariants)
+    }
     fn status(&self, p: &basic::Proposer) -> String {
         match (p.chosen(), p.ballot()) {
             (Some(v), _) => format!("knows {v} chosen"),
@@ -431,6 +441,16 @@ impl Protocol for MultiPaxos {
     }
     fn is_forward(&self, msg: &multi::Message) -> bool {
         matches!(msg, multi::Message::Forward { .. })
+    }
+    fn check_roles(
+        &self,
+        proposer: Option<&multi::Proposer>,
+        acceptor: Option<&multi::Acceptor>,
+        learner: Option<&multi::Learner>,
+    ) -> Result<(), InvariantViolation> {
+        proposer.map_or(Ok(()), multi::Proposer::check_invariants)?;
+        acceptor.map_or(Ok(()), multi::Acceptor::check_invariants)?;
+        learner.map_or(Ok(()), multi::Learner::check_invariants)
     }
     fn status(&self, p: &multi::Proposer) -> String {
         format!("{:?} commit {}", p.status(), p.commit())

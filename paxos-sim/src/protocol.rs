@@ -2,8 +2,8 @@
 //! Basic Paxos roles, the other Multi-Paxos roles.
 
 use paxos_core::{
-    Ballot, ClientId, Command, DurableState, NodeId, QuorumSystem, Ready, Role, Roles, Routed,
-    Slot, Value,
+    Ballot, ClientId, Command, DurableState, InvariantViolation, NodeId, QuorumSystem, Ready, Role,
+    Roles, Routed, Slot, Value,
 };
 use std::fmt::Debug;
 
@@ -85,6 +85,13 @@ pub trait Protocol {
     fn single_decree(&self) -> bool {
         false
     }
+    /// Checks the invariants each role states (`check_invariants`).
+    fn check_roles(
+        &self,
+        proposer: Option<&Self::Proposer>,
+        acceptor: Option<&Self::Acceptor>,
+        learner: Option<&Self::Learner>,
+    ) -> Result<(), InvariantViolation>;
     /// A one-line description of a proposer's leadership state for traces.
     fn status(&self, proposer: &Self::Proposer) -> String;
 }

@@ -335,6 +335,18 @@ impl<P: Protocol> Sim<P> {
         if !self.opts.check_promises {
             return Ok(());
         }
+        // Every role's own invariants, after every step (the same switch:
+        // a planted forgotten promise breaks the acceptor's first).
+        for (id, h) in &self.hosts {
+            if let Some(n) = &h.node {
+                self.proto
+                    .check_roles(n.proposer(), n.acceptor(), n.learner())
+                    .map_err(|e| Violation::Invariant {
+                        node: *id,
+                        what: e.to_string(),
+                    })?;
+            }
+        }
         for (id, h) in &self.hosts {
             if let Some(b) = h
                 .node
