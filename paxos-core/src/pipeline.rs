@@ -149,7 +149,7 @@ impl<M> Pipeline<M> {
         Self::default()
     }
 
-    /// Whether messages wait for a sync.
+    /// How many messages wait for a sync.
     pub fn holding(&self) -> usize {
         self.held.len()
     }
